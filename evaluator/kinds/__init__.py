@@ -1,0 +1,1 @@
+"""One module per task kind; each registers itself with ``evaluator.registry``."""

@@ -1,0 +1,168 @@
+"""Base settings. Everything deployment-specific comes from environment variables.
+
+Embedded default (demo, quick tests): SQLite, a broker that needs no daemon
+(kombu's SQLAlchemy transport over a SQLite file) and filesystem storage.
+Production: ``DATABASE_URL`` (Postgres), ``CELERY_BROKER_URL`` (Redis/RabbitMQ),
+``EARTHBENCH_STORAGE_DIR`` (a mounted volume).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+REPO_DIR = Path(__file__).resolve().parents[3]
+VAR_DIR = Path(os.environ.get("EARTHBENCH_VAR_DIR", REPO_DIR / "var"))
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-insecure-key-change-me")
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "earthbench.accounts",
+    "earthbench.benchmarks",
+    "earthbench.submissions",
+    "earthbench.leaderboards",
+    "earthbench.api",
+    "earthbench.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "earthbench.urls"
+WSGI_APPLICATION = "earthbench.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [REPO_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web and worker share one SQLite file: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [REPO_DIR / "platform" / "earthbench" / "static"]
+
+# Where uploads, public inputs and hidden ground truth live. No URL serves this
+# tree: downloads go through views that check what may be shown.
+EARTHBENCH_STORAGE_DIR = Path(
+    os.environ.get("EARTHBENCH_STORAGE_DIR", VAR_DIR / "storage")
+)
+EARTHBENCH_CATALOG_DIR = Path(
+    os.environ.get("EARTHBENCH_CATALOG_DIR", REPO_DIR / "benchmarks")
+)
+EARTHBENCH_MAX_UPLOAD_BYTES = int(
+    os.environ.get("EARTHBENCH_MAX_UPLOAD_BYTES", 2 * 1024**3)
+)
+EARTHBENCH_BOOTSTRAP_RESAMPLES = int(os.environ.get("EARTHBENCH_BOOTSTRAP_RESAMPLES", 200))
+# A submission running longer than this is failed by the reaper (after retries).
+EARTHBENCH_SCORING_TIMEOUT_S = int(os.environ.get("EARTHBENCH_SCORING_TIMEOUT_S", 3600))
+EARTHBENCH_MAX_ATTEMPTS = int(os.environ.get("EARTHBENCH_MAX_ATTEMPTS", 3))
+
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+
+# Celery
+CELERY_BROKER_URL = os.environ.get(
+    "CELERY_BROKER_URL", f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ROUTES = {
+    "earthbench.submissions.tasks.score_submission": {"queue": "scoring"},
+    "earthbench.submissions.tasks.run_container_submission": {"queue": "gpu"},
+    "earthbench.submissions.tasks.reap_stuck_submissions": {"queue": "scoring"},
+}
+CELERY_TASK_DEFAULT_QUEUE = "scoring"
+CELERY_BEAT_SCHEDULE = {
+    "reap-stuck-submissions": {
+        "task": "earthbench.submissions.tasks.reap_stuck_submissions",
+        "schedule": 60.0,
+    }
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "earthbench.accounts.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "earthbench.api.errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "EarthBench API",
+    "DESCRIPTION": "Benchmarks, leaderboards and submissions for remote-sensing ML.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,3 @@
+from earthbench.settings.base import *  # noqa: F403
+
+DEBUG = True

@@ -1,0 +1,15 @@
+import os
+import tempfile
+from pathlib import Path
+
+from earthbench.settings.base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
+_tmp = Path(tempfile.mkdtemp(prefix="earthbench-test-"))
+EARTHBENCH_STORAGE_DIR = Path(os.environ.get("EARTHBENCH_STORAGE_DIR", _tmp / "storage"))
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+EARTHBENCH_BOOTSTRAP_RESAMPLES = 50
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
