@@ -26,6 +26,14 @@ def decode(data: bytes, where: str) -> np.ndarray:
         if head.startswith(b"\x89PNG"):
             from PIL import Image
 
+            # IHDR bit depth (byte 24) and colour type (byte 25): Pillow reads
+            # 16-bit colour PNGs as 8-bit, silently; refuse rather than mis-score.
+            if len(data) > 25 and data[24] == 16 and data[25] in (2, 4, 6):
+                raise ValidationError(
+                    f"{where}: 16-bit colour PNG cannot be read losslessly; "
+                    "save it as TIFF (16-bit greyscale PNG is fine)"
+                )
+
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
                 if im.mode == "P":

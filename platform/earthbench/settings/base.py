@@ -15,6 +15,7 @@ import dj_database_url
 
 REPO_DIR = Path(__file__).resolve().parents[3]
 VAR_DIR = Path(os.environ.get("EARTHBENCH_VAR_DIR", REPO_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite and the embedded broker live here
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-insecure-key-change-me")
 DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
@@ -29,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "earthbench.accounts",
     "earthbench.benchmarks",
     "earthbench.submissions",
@@ -114,6 +116,9 @@ EARTHBENCH_BOOTSTRAP_RESAMPLES = int(os.environ.get("EARTHBENCH_BOOTSTRAP_RESAMP
 # A submission running longer than this is failed by the reaper (after retries).
 EARTHBENCH_SCORING_TIMEOUT_S = int(os.environ.get("EARTHBENCH_SCORING_TIMEOUT_S", 3600))
 EARTHBENCH_MAX_ATTEMPTS = int(os.environ.get("EARTHBENCH_MAX_ATTEMPTS", 3))
+# A redelivered task finding its submission "running" takes it over only after
+# this long (the first worker is presumed dead); sooner it is a duplicate.
+EARTHBENCH_RETAKE_AFTER_S = int(os.environ.get("EARTHBENCH_RETAKE_AFTER_S", 600))
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
@@ -157,6 +162,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Benchmarks, leaderboards and submissions for remote-sensing ML.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served from our own static files: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -1,0 +1,32 @@
+"""Deterministic demo-data generators, one per task kind, parametrised by the
+benchmark's ``demo.params``. Each writes public inputs, hidden ground truth and a
+baseline submission into a work folder and returns a :class:`DemoData`."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class DemoData:
+    public_dir: Path  # everything participants may download
+    truth_path: Path  # file or folder, read by the evaluator as the truth Source
+    sample_ids: list[str]  # test sample ids, as the evaluator's Evaluation names them
+    baseline_path: Path | None = None
+    baseline_name: str = "baseline"
+    blocks: dict[str, str] = field(default_factory=dict)
+
+
+GENERATORS = {
+    "classification": "benchmarks.generators.classification",
+}
+
+
+def generate(name: str, *, params: dict, out_dir: Path, seed: int) -> DemoData:
+    try:
+        module = importlib.import_module(GENERATORS[name])
+    except KeyError:
+        raise ValueError(f"unknown demo generator {name!r}") from None
+    return module.generate(params=params, out_dir=out_dir, seed=seed)

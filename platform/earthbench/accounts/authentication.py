@@ -1,0 +1,27 @@
+from rest_framework import authentication, exceptions
+
+from earthbench.accounts.services import token_authenticate
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """``Authorization: Token <key>`` (also accepts ``Bearer``)."""
+
+    keywords = ("token", "bearer")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower().decode() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Invalid Authorization header.")
+        try:
+            key = header[1].decode()
+        except UnicodeError:
+            raise exceptions.AuthenticationFailed("Invalid token.") from None
+        token = token_authenticate(key=key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
+        return token.user, token
+
+    def authenticate_header(self, request):
+        return "Token"

@@ -1,0 +1,38 @@
+"""One error body everywhere: ``{"error": {"code", "message", "field"}}``."""
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+from earthbench.submissions.services import IdempotencyConflict, QuotaExceeded, SubmissionRefused
+
+
+def _first_message(detail):
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            msg, _ = _first_message(value)
+            return msg, (None if key == "non_field_errors" else key)
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail), None
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, SubmissionRefused):
+        code = {
+            QuotaExceeded: status.HTTP_429_TOO_MANY_REQUESTS,
+            IdempotencyConflict: status.HTTP_409_CONFLICT,
+        }.get(type(exc), status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {"error": {"code": exc.code, "message": str(exc), "field": exc.field}}, status=code
+        )
+    response = drf_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.APIException):
+        message, field = _first_message(exc.detail)
+        code = exc.get_codes()
+        while isinstance(code, dict | list) and code:
+            code = next(iter(code.values())) if isinstance(code, dict) else code[0]
+        response.data = {"error": {"code": str(code), "message": message, "field": field}}
+    return response

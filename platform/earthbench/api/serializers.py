@@ -1,0 +1,127 @@
+from rest_framework import serializers
+
+from earthbench.benchmarks.models import Benchmark
+from earthbench.submissions.models import Submission
+
+
+class BenchmarkSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Benchmark
+        fields = [
+            "slug",
+            "version",
+            "title",
+            "summary",
+            "task_kind",
+            "papers",
+            "modalities",
+            "metrics",
+            "primary_metric",
+            "primary_direction",
+            "formats",
+            "deadline",
+            "daily_quota",
+            "final_selection_count",
+            "accepts_predictions",
+            "accepts_containers",
+        ]
+
+
+class BenchmarkDetailSerializer(BenchmarkSerializer):
+    reference_results = serializers.JSONField()
+    data_url = serializers.SerializerMethodField()
+
+    class Meta(BenchmarkSerializer.Meta):
+        fields = BenchmarkSerializer.Meta.fields + ["reference_results", "options", "data_url"]
+
+    def get_data_url(self, obj) -> str:
+        return f"/benchmarks/{obj.slug}/data/public.zip"
+
+
+class ScoreSerializer(serializers.Serializer):
+    split = serializers.CharField()
+    metrics = serializers.JSONField()
+    primary_value = serializers.FloatField(allow_null=True)
+    ci = serializers.JSONField()
+    evaluator_version = serializers.CharField()
+
+
+class SubmissionSerializer(serializers.ModelSerializer):
+    benchmark = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    team = serializers.CharField(source="team.name", read_only=True)
+    scores = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "uuid",
+            "benchmark",
+            "team",
+            "kind",
+            "status",
+            "error",
+            "file_name",
+            "file_sha256",
+            "file_size",
+            "image_digest",
+            "method_name",
+            "description",
+            "paper_url",
+            "code_url",
+            "git_commit",
+            "is_selected",
+            "is_baseline",
+            "attempts",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "scores",
+            "efficiency",
+        ]
+        read_only_fields = fields
+
+    def get_scores(self, obj) -> list[dict]:
+        visible = self.context.get("visible_splits", {"public"})
+        return [
+            ScoreSerializer(s).data
+            for s in obj.scores.all()
+            if s.is_current and s.split in visible
+        ]
+
+
+class SubmissionCreateSerializer(serializers.Serializer):
+    benchmark = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Benchmark.objects.filter(is_published=True)
+    )
+    file = serializers.FileField()
+    kind = serializers.ChoiceField(choices=Submission.Kind.choices, default="predictions")
+    method_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    paper_url = serializers.URLField(required=False, allow_blank=True)
+    code_url = serializers.URLField(required=False, allow_blank=True)
+    git_commit = serializers.RegexField(r"^[0-9a-fA-F]{0,64}$", required=False, allow_blank=True)
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(allow_null=True)
+    team = serializers.CharField()
+    submission_id = serializers.IntegerField()
+    method_name = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    primary_value = serializers.FloatField(allow_null=True)
+    metrics = serializers.JSONField()
+    ci = serializers.JSONField()
+    is_baseline = serializers.BooleanField()
+    entries = serializers.IntegerField()
+    efficiency = serializers.JSONField()
+
+
+class QuotaSerializer(serializers.Serializer):
+    benchmark = serializers.CharField()
+    limit = serializers.IntegerField()
+    used = serializers.IntegerField()
+    remaining = serializers.IntegerField()
+    in_flight = serializers.IntegerField()
+    max_in_flight = serializers.IntegerField()
+    resets_at = serializers.DateTimeField()

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BenchmarksConfig(AppConfig):
+    name = "earthbench.benchmarks"
+    label = "eb_benchmarks"

@@ -1,0 +1,36 @@
+"""``manage.py load_catalog``: YAML → database, demo data → storage, baselines scored.
+
+Idempotent: running it again changes nothing unless a YAML file changed.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from benchmarks.catalog import CatalogError
+from earthbench.benchmarks import services
+
+
+class Command(BaseCommand):
+    help = "Load the benchmark catalog, generate demo data and score baselines."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-demo", action="store_true", help="skip demo data and baselines")
+        parser.add_argument("--force", action="store_true", help="regenerate demo data")
+        parser.add_argument("--only", nargs="*", default=None, help="slugs to load")
+
+    def handle(self, *args, **opts):
+        try:
+            benches = services.catalog_sync()
+        except CatalogError as exc:
+            raise CommandError(str(exc)) from None
+        for bench in benches:
+            if opts["only"] and bench.slug not in opts["only"]:
+                continue
+            if opts["no_demo"]:
+                continue
+            made = services.benchmark_prepare_demo(benchmark=bench, force=opts["force"])
+            sub = services.benchmark_ensure_baseline(benchmark=bench)
+            status = f"baseline {sub.status}" if sub else "no baseline"
+            if sub is not None and sub.status == "failed":
+                status += f": {sub.error}"
+            self.stdout.write(f"{bench.slug}: {'demo data generated' if made else 'data up to date'}, {status}")
+        self.stdout.write(self.style.SUCCESS(f"{len(benches)} benchmarks loaded"))

@@ -1,0 +1,71 @@
+from django.db import models
+
+
+class Benchmark(models.Model):
+    """Database mirror of one ``benchmarks/<slug>/benchmark.yaml``."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    version = models.PositiveIntegerField(default=1)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    task_kind = models.CharField(max_length=50, db_index=True)
+    papers = models.JSONField(default=list)
+    modalities = models.JSONField(default=list)
+    # [{"key": "oa", "label": "OA", "direction": "max"}, ...]; the first is primary
+    metrics = models.JSONField(default=list)
+    primary_metric = models.CharField(max_length=50)
+    primary_direction = models.CharField(max_length=3, default="max")
+    formats = models.JSONField(default=list)
+    options = models.JSONField(default=dict)
+    reference_results = models.JSONField(default=list)
+    card = models.TextField(blank=True)
+    accepts_predictions = models.BooleanField(default=True)
+    accepts_containers = models.BooleanField(default=False)
+    container_limits = models.JSONField(default=dict)
+    deadline = models.DateTimeField(null=True, blank=True)
+    daily_quota = models.PositiveIntegerField(default=5)
+    max_in_flight = models.PositiveIntegerField(default=3)
+    final_selection_count = models.PositiveIntegerField(default=2)
+    is_published = models.BooleanField(default=True)
+    hosts = models.ManyToManyField(
+        "auth.User", blank=True, related_name="hosted_benchmarks"
+    )
+    spec = models.JSONField(default=dict)  # the whole validated YAML
+    spec_sha256 = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def get_absolute_url(self) -> str:
+        return f"/benchmarks/{self.slug}/"
+
+
+class Split(models.Model):
+    """A hidden test split. Public is visible during the competition; private is
+    revealed at the deadline (or at once for a benchmark without one)."""
+
+    class Name(models.TextChoices):
+        PUBLIC = "public"
+        PRIVATE = "private"
+
+    class Visibility(models.TextChoices):
+        ALWAYS = "always"
+        AFTER_DEADLINE = "after_deadline"
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="splits")
+    name = models.CharField(max_length=20, choices=Name.choices)
+    visibility = models.CharField(max_length=20, choices=Visibility.choices)
+    n_samples = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["benchmark", "name"], name="uniq_split_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benchmark.slug}:{self.name}"

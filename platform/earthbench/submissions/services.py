@@ -1,0 +1,452 @@
+"""Submission life cycle: create → queued → running → scored | failed (| cancelled).
+
+Rules live here, not in models or views. Every transition is recorded as a
+SubmissionEvent; every state has a way out (retry, reaper, cancel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import UTC as datetime_utc
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+import evaluator
+from earthbench import storage
+from earthbench.accounts.models import Team
+from earthbench.accounts.services import team_for_user
+from earthbench.benchmarks.models import Benchmark
+from earthbench.submissions.models import Score, Submission, SubmissionEvent
+
+log = logging.getLogger(__name__)
+
+METADATA_FIELDS = ("method_name", "description", "paper_url", "code_url", "git_commit")
+
+
+class SubmissionRefused(Exception):
+    """The request cannot be accepted (quota, closed benchmark, wrong kind...)."""
+
+    code = "refused"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class QuotaExceeded(SubmissionRefused):
+    code = "quota_exceeded"
+
+
+class IdempotencyConflict(SubmissionRefused):
+    code = "idempotency_conflict"
+
+
+def utc_day_start(now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    return now.astimezone(datetime_utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True)
+class Quota:
+    limit: int
+    used: int
+    in_flight: int
+    max_in_flight: int
+    resets_at: datetime
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+def quota_for(*, team: Team, benchmark: Benchmark, now: datetime | None = None) -> Quota:
+    start = utc_day_start(now)
+    subs = Submission.objects.filter(team=team, benchmark=benchmark, is_baseline=False)
+    used = subs.filter(created_at__gte=start, counts_against_quota=True).exclude(
+        status=Submission.Status.CANCELLED
+    ).count()
+    in_flight = subs.filter(
+        status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
+    ).count()
+    return Quota(
+        limit=benchmark.daily_quota,
+        used=used,
+        in_flight=in_flight,
+        max_in_flight=benchmark.max_in_flight,
+        resets_at=start + timedelta(days=1),
+    )
+
+
+def _fingerprint(*, benchmark: Benchmark, kind: str, sha256: str, metadata: dict) -> str:
+    payload = json.dumps(
+        {"b": benchmark.slug, "k": kind, "f": sha256, "m": metadata}, sort_keys=True
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _event(submission: Submission, status: str, note: str = "") -> None:
+    SubmissionEvent.objects.create(submission=submission, status=status, note=note[:2000])
+
+
+def _enqueue(submission: Submission) -> None:
+    from earthbench.submissions import tasks
+
+    task = (
+        tasks.run_container_submission
+        if submission.kind == Submission.Kind.CONTAINER
+        else tasks.score_submission
+    )
+    sub_id = submission.pk
+    transaction.on_commit(lambda: task.apply_async(kwargs={"submission_id": sub_id}))
+
+
+def submission_create(
+    *,
+    user,
+    benchmark: Benchmark,
+    file: IO[bytes],
+    filename: str,
+    kind: str = Submission.Kind.PREDICTIONS,
+    metadata: dict[str, str] | None = None,
+    idempotency_key: str = "",
+    is_baseline: bool = False,
+    enqueue: bool = True,
+    now: datetime | None = None,
+) -> tuple[Submission, bool]:
+    """Store the file durably, then create and enqueue the submission.
+
+    Returns ``(submission, created)``; a repeat with the same idempotency key and
+    the same content returns the original with ``created=False``.
+    """
+    metadata = {k: str(v) for k, v in (metadata or {}).items() if v not in (None, "")}
+    unknown = sorted(set(metadata) - set(METADATA_FIELDS))
+    if unknown:
+        raise SubmissionRefused(f"unknown metadata field {unknown[0]!r}", field=unknown[0])
+    if len(idempotency_key) > 200:
+        raise SubmissionRefused("Idempotency-Key is longer than 200 characters")
+    if kind not in Submission.Kind.values:
+        raise SubmissionRefused(f"unknown submission kind {kind!r}", field="kind")
+    if kind == Submission.Kind.PREDICTIONS and not benchmark.accepts_predictions:
+        raise SubmissionRefused(
+            f"{benchmark.slug} accepts model containers only", field="kind"
+        )
+    if kind == Submission.Kind.CONTAINER and not benchmark.accepts_containers:
+        raise SubmissionRefused(
+            f"{benchmark.slug} does not accept model containers", field="kind"
+        )
+    if not benchmark.is_published and not is_baseline:
+        raise SubmissionRefused(f"{benchmark.slug} is not open for submissions")
+    if benchmark.deadline and (now or timezone.now()) > benchmark.deadline and not is_baseline:
+        raise SubmissionRefused(f"{benchmark.slug} closed at {benchmark.deadline.isoformat()}")
+    team = team_for_user(user=user)
+
+    if idempotency_key:
+        existing = Submission.objects.filter(
+            created_by=user, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            # Compare content before storing anything new.
+            return _idempotent_repeat(existing, benchmark, kind, file, metadata)
+
+    max_bytes = settings.EARTHBENCH_MAX_UPLOAD_BYTES
+    sub_uuid = uuidlib.uuid4()
+    try:
+        rel, sha, size = storage.store_fileobj(
+            file, rel_dir=f"submissions/{sub_uuid}", filename=filename, max_bytes=max_bytes
+        )
+    except ValueError as exc:
+        raise SubmissionRefused(str(exc), field="file") from None
+    fingerprint = _fingerprint(benchmark=benchmark, kind=kind, sha256=sha, metadata=metadata)
+    try:
+        with transaction.atomic():
+            # Serialise submits of one team so quota checks cannot race.
+            Team.objects.select_for_update().filter(pk=team.pk).first()
+            if not is_baseline:
+                q = quota_for(team=team, benchmark=benchmark, now=now)
+                if q.remaining <= 0:
+                    raise QuotaExceeded(
+                        f"daily quota of {q.limit} submissions for {benchmark.slug} used; "
+                        f"it resets at {q.resets_at.isoformat()}"
+                    )
+                if q.in_flight >= q.max_in_flight:
+                    raise QuotaExceeded(
+                        f"{q.in_flight} submissions are still being scored "
+                        f"(limit {q.max_in_flight}); wait for one to finish"
+                    )
+            sub = Submission.objects.create(
+                uuid=sub_uuid,
+                benchmark=benchmark,
+                team=team,
+                created_by=user,
+                kind=kind,
+                file_path=rel,
+                file_name=storage.safe_filename(filename),
+                file_sha256=sha,
+                file_size=size,
+                idempotency_key=idempotency_key,
+                request_fingerprint=fingerprint,
+                is_baseline=is_baseline,
+                **metadata,
+            )
+            _event(sub, sub.status, "uploaded")
+            if enqueue:
+                _enqueue(sub)
+    except IntegrityError:
+        # A concurrent request with the same key won the race.
+        storage.remove_tree(f"submissions/{sub_uuid}")
+        existing = Submission.objects.filter(
+            created_by=user, idempotency_key=idempotency_key
+        ).first()
+        if existing is None:
+            raise
+        if existing.request_fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "Idempotency-Key was already used for a different request"
+            ) from None
+        return existing, False
+    except BaseException:
+        storage.remove_tree(f"submissions/{sub_uuid}")
+        raise
+    return sub, True
+
+
+def _idempotent_repeat(existing, benchmark, kind, file, metadata) -> tuple[Submission, bool]:
+    digest = hashlib.sha256()
+    chunks = file.chunks(1 << 20) if hasattr(file, "chunks") else iter(lambda: file.read(1 << 20), b"")
+    for chunk in chunks:
+        digest.update(chunk)
+    fingerprint = _fingerprint(
+        benchmark=benchmark, kind=kind, sha256=digest.hexdigest(), metadata=metadata
+    )
+    if fingerprint != existing.request_fingerprint:
+        raise IdempotencyConflict(
+            "Idempotency-Key was already used for a different request "
+            f"(submission #{existing.pk})"
+        )
+    return existing, False
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def submission_start(*, submission_id: int) -> Submission | None:
+    """Lock and move a submission to running; None if it is not ours to run.
+
+    A submission found ``running`` is being retried after a lost worker (the
+    task is ``acks_late``): it is taken again while attempts remain.
+    """
+    with transaction.atomic():
+        sub = (
+            Submission.objects.select_for_update()
+            .select_related("benchmark")
+            .filter(pk=submission_id)
+            .first()
+        )
+        if sub is None or sub.status not in (
+            Submission.Status.QUEUED,
+            Submission.Status.RUNNING,
+        ):
+            return None
+        if sub.status == Submission.Status.RUNNING and sub.started_at and (
+            timezone.now() - sub.started_at
+        ).total_seconds() < settings.EARTHBENCH_RETAKE_AFTER_S:
+            return None  # another worker is on it; a duplicate message
+        if sub.attempts >= settings.EARTHBENCH_MAX_ATTEMPTS:
+            _finish_failed(sub, f"gave up after {sub.attempts} attempts", counts=False)
+            return None
+        sub.status = Submission.Status.RUNNING
+        sub.attempts += 1
+        sub.started_at = timezone.now()
+        sub.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+        _event(sub, sub.status, f"attempt {sub.attempts}")
+    return sub
+
+
+def _finish_failed(sub: Submission, message: str, *, counts: bool) -> None:
+    sub.status = Submission.Status.FAILED
+    sub.error = message
+    sub.counts_against_quota = counts
+    sub.finished_at = timezone.now()
+    sub.save(
+        update_fields=["status", "error", "counts_against_quota", "finished_at", "updated_at"]
+    )
+    _event(sub, sub.status, message)
+
+
+def compute_scores(
+    *, benchmark: Benchmark, predictions_path
+) -> dict[str, dict[str, Any]]:
+    """Score a predictions path on every split in one pass (no database writes)."""
+    from earthbench.benchmarks.services import dataset_meta
+    from evaluator.api import subset_index
+    from evaluator.stats import bootstrap_ci
+
+    meta = dataset_meta(benchmark)
+    if meta is None:
+        raise RuntimeError(f"no dataset installed for {benchmark.slug}")
+    private = storage.private_dir(benchmark.slug)
+    splits = storage.read_json(private / "splits.json")
+    ev = evaluator.evaluate(
+        benchmark.task_kind, predictions_path, private / meta["truth"], benchmark.options
+    )
+    numeric = [m["key"] for m in benchmark.metrics]
+    blocks = None
+    if meta.get("blocks"):
+        blocks = [meta["blocks"].get(sid) for sid in ev.sample_ids]
+    samples = ev.samples()
+    out: dict[str, dict[str, Any]] = {}
+    for name, ids in splits.items():
+        idx = subset_index(ev, ids)
+        metrics = ev.compute(idx)
+        ci = bootstrap_ci(
+            ev,
+            numeric,
+            index=idx,
+            n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
+            seed=0,
+            blocks=blocks,
+        )
+        split_samples = {
+            k: [v[i] for i in idx]
+            for k, v in samples.items()
+            if isinstance(v, list) and len(v) == len(ev.sample_ids)
+        }
+        value = metrics.get(benchmark.primary_metric)
+        out[name] = {
+            "metrics": metrics,
+            "primary_value": float(value) if isinstance(value, int | float) else None,
+            "ci": {k: list(v) for k, v in ci.items()},
+            "samples": split_samples,
+        }
+    return out
+
+
+def submission_record_scores(*, submission_id: int, results: dict, efficiency=None) -> bool:
+    """Write Score rows and mark scored, atomically; False if the run was superseded."""
+    with transaction.atomic():
+        sub = Submission.objects.select_for_update().get(pk=submission_id)
+        if sub.status != Submission.Status.RUNNING:
+            return False
+        Score.objects.filter(submission=sub, is_current=True).update(is_current=False)
+        Score.objects.bulk_create(
+            Score(
+                submission=sub,
+                split=name,
+                metrics=r["metrics"],
+                primary_value=r["primary_value"],
+                ci=r["ci"],
+                samples=r["samples"],
+                evaluator_version=evaluator.__version__,
+            )
+            for name, r in results.items()
+        )
+        sub.status = Submission.Status.SCORED
+        sub.error = ""
+        sub.finished_at = timezone.now()
+        if efficiency:
+            sub.efficiency = efficiency
+        sub.save(update_fields=["status", "error", "finished_at", "efficiency", "updated_at"])
+        _event(sub, sub.status)
+    return True
+
+
+def submission_fail(*, submission_id: int, message: str, counts: bool = False) -> None:
+    with transaction.atomic():
+        sub = Submission.objects.select_for_update().get(pk=submission_id)
+        if sub.is_finished:
+            return
+        _finish_failed(sub, message, counts=counts)
+
+
+def submission_score(*, submission_id: int) -> Submission | None:
+    """Score a prediction-file submission end to end (the Celery task's body)."""
+    sub = submission_start(submission_id=submission_id)
+    if sub is None:
+        return None
+    try:
+        results = compute_scores(
+            benchmark=sub.benchmark, predictions_path=storage.absolute(sub.file_path)
+        )
+    except evaluator.ValidationError as exc:
+        submission_fail(submission_id=sub.pk, message=str(exc))
+    except Exception:
+        log.exception("scoring submission %s failed", sub.pk)
+        submission_fail(
+            submission_id=sub.pk,
+            message="internal error while scoring; the operators have been notified",
+        )
+    else:
+        submission_record_scores(submission_id=sub.pk, results=results)
+    sub.refresh_from_db()
+    return sub
+
+
+def submission_cancel(*, submission: Submission, user) -> Submission:
+    with transaction.atomic():
+        sub = Submission.objects.select_for_update().get(pk=submission.pk)
+        if sub.status != Submission.Status.QUEUED:
+            raise SubmissionRefused(f"only queued submissions can be cancelled (this one is {sub.status})")
+        sub.status = Submission.Status.CANCELLED
+        sub.finished_at = timezone.now()
+        sub.save(update_fields=["status", "finished_at", "updated_at"])
+        _event(sub, sub.status, f"cancelled by {user}")
+    return sub
+
+
+def submission_requeue(*, submission: Submission, note: str) -> None:
+    with transaction.atomic():
+        sub = Submission.objects.select_for_update().get(pk=submission.pk)
+        sub.status = Submission.Status.QUEUED
+        sub.save(update_fields=["status", "updated_at"])
+        _event(sub, sub.status, note)
+        _enqueue(sub)
+
+
+def reap_stuck_submissions(*, now: datetime | None = None) -> dict[str, int]:
+    """Requeue or fail anything overdue: running past the timeout (worker died or
+    hung), or queued for longer than the timeout (message lost)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.EARTHBENCH_SCORING_TIMEOUT_S)
+    stuck = Submission.objects.filter(
+        Q(status=Submission.Status.RUNNING, started_at__lt=cutoff)
+        | Q(status=Submission.Status.QUEUED, updated_at__lt=cutoff)
+    )
+    counts = {"requeued": 0, "failed": 0}
+    for sub in stuck:
+        if sub.attempts >= settings.EARTHBENCH_MAX_ATTEMPTS:
+            submission_fail(
+                submission_id=sub.pk,
+                message=(
+                    f"timed out: no result after {sub.attempts} attempts of up to "
+                    f"{settings.EARTHBENCH_SCORING_TIMEOUT_S} s"
+                ),
+            )
+            counts["failed"] += 1
+        else:
+            submission_requeue(submission=sub, note="reaper: overdue, requeued")
+            counts["requeued"] += 1
+    return counts
+
+
+def benchmark_rescore(*, benchmark: Benchmark) -> int:
+    """Re-run every scored or failed submission (e.g. after an evaluator fix)."""
+    n = 0
+    for sub in Submission.objects.filter(
+        benchmark=benchmark,
+        status__in=[Submission.Status.SCORED, Submission.Status.FAILED],
+        kind=Submission.Kind.PREDICTIONS,
+    ):
+        with transaction.atomic():
+            Submission.objects.filter(pk=sub.pk).update(attempts=0)
+        submission_requeue(submission=sub, note="re-score requested by host")
+        n += 1
+    return n
