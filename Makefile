@@ -1,0 +1,45 @@
+# EarthBench: `make demo` and `make test` work on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
+
+.PHONY: venv demo test test-quick lint serve worker clean
+
+$(STAMP): requirements.txt client/pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q -e client
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+	$(BIN)/python manage.py load_catalog
+	cp var/storage/benchmarks/eurosat-classification-v1/public/sample_submission.csv var/demo-predictions.csv
+	$(BIN)/python manage.py demo_user --url http://$(HOST):$(PORT)
+	@echo "Starting worker and web server on http://$(HOST):$(PORT) (Ctrl-C stops both)"
+	@trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/celery -A earthbench worker -Q scoring,gpu --pool=solo --beat \
+		--schedule var/celerybeat-schedule -l warning & WORKER=$$!; \
+	$(BIN)/python manage.py runserver --noreload $(HOST):$(PORT)
+
+# The whole suite. pytest's exit code 5 ("no tests collected") is a failure here.
+test: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+test-quick: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow and not docker and not browser and not integration"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var .pytest_cache
