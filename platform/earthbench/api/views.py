@@ -92,6 +92,7 @@ class SubmissionListCreate(generics.GenericAPIView):
             qs = qs.filter(benchmark__slug=bench)
         return qs
 
+    @extend_schema(operation_id="submissions_list", parameters=[OpenApiParameter("benchmark", str)])
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         data = [
