@@ -1,0 +1,153 @@
+"""PTB tokenisation exactly as pycocoevalcap's ``PTBTokenizer`` does it.
+
+pycocoevalcap runs Stanford CoreNLP 3.4.1's ``PTBTokenizer -preserveLines
+-lowerCase`` (jar shipped in the package) and then drops punctuation tokens. We run
+the same jar the same way. Quirk kept on purpose: ``-lowerCase`` turns ``-LRB-`` into
+``-lrb-``, which is *not* in pycocoevalcap's punctuation list, so brackets survive
+as ``-lrb-``/``-rrb-`` tokens.
+
+When Java (or the jar) is unavailable, :func:`tokenize_python` is used instead: a
+re-implementation for plain English captions (checked against the jar on the RSICD
+and Sydney-captions references); the result records which one ran.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+# pycocoevalcap.tokenizer.ptbtokenizer.PUNCTUATIONS, verbatim
+PUNCTUATIONS = frozenset(
+    ["''", "'", "``", "`", "-LRB-", "-RRB-", "-LCB-", "-RCB-"]
+    + [".", "?", "!", ",", ":", "-", "--", "...", ";"]
+)
+JAVA_TIMEOUT_S = 600
+
+
+def pycocoevalcap_dir() -> Path | None:
+    """Folder of the installed pycocoevalcap package (holds the jars)."""
+    # pycocoevalcap ships no __init__.py (namespace package): use its spec.
+    spec = importlib.util.find_spec("pycocoevalcap")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
+
+
+def java_available() -> bool:
+    """True when a working ``java`` is on PATH (``java -version`` succeeds)."""
+    java = shutil.which("java")
+    # EARTHBENCH_NO_JAVA=1 simulates a host without Java (tests, sandboxes).
+    if java is None or os.environ.get("EARTHBENCH_NO_JAVA") == "1":
+        return False
+    try:
+        res = subprocess.run(
+            [java, "-version"], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return res.returncode == 0
+
+
+def _drop_punct(line: str) -> str:
+    return " ".join(w for w in line.rstrip().split(" ") if w not in PUNCTUATIONS)
+
+
+def tokenize_java(captions: list[str]) -> list[str] | None:
+    """Tokenise with the CoreNLP jar; None if Java or the jar is unusable."""
+    base = pycocoevalcap_dir()
+    jar = base / "tokenizer" / "stanford-corenlp-3.4.1.jar" if base else None
+    if jar is None or not jar.exists() or not java_available():
+        return None
+    text = "\n".join(c.replace("\n", " ") for c in captions)
+    with tempfile.TemporaryDirectory(prefix="ptbtok-") as tmp:
+        src = Path(tmp) / "captions.txt"
+        src.write_bytes(text.encode())
+        cmd = [
+            "java",
+            "-cp",
+            str(jar),
+            "edu.stanford.nlp.process.PTBTokenizer",
+            "-preserveLines",
+            "-lowerCase",
+            str(src),
+        ]
+        try:
+            res = subprocess.run(
+                cmd, capture_output=True, timeout=JAVA_TIMEOUT_S, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+    if res.returncode != 0:
+        return None
+    lines = res.stdout.decode().split("\n")
+    if len(lines) < len(captions):
+        return None
+    return [_drop_punct(line) for line in lines[: len(captions)]]
+
+
+# Python fallback -----------------------------------------------------------------
+
+_CONTRACTIONS = re.compile(r"(?i)^(.+?)(n't|'s|'re|'ve|'ll|'d|'m)$")
+_SPECIAL = {
+    "can't": ["ca", "n't"],
+    "won't": ["wo", "n't"],
+    "cannot": ["can", "not"],
+    "gonna": ["gon", "na"],
+    "gotta": ["got", "ta"],
+    "wanna": ["wan", "na"],
+}
+_ABBREV = re.compile(r"^([a-z]\.)+[a-z]?$|^(mr|mrs|ms|dr|st|etc|vs|e\.g|i\.e)\.$", re.I)
+_TOKEN = re.compile(
+    r"""
+    \d+(?:[.,]\d+)+            # numbers with separators: 3.5, 1,000
+    | @?\w+(?:[-'.]\w+)*       # words with inner hyphens, apostrophes, dots
+    | \.\.\.|--|``|''          # multi-char punctuation
+    | \S                       # any other single character
+    """,
+    re.X | re.I,
+)
+_BRACKETS = {"(": "-lrb-", ")": "-rrb-", "{": "-lcb-", "}": "-rcb-", "[": "-lsb-"}
+_BRACKETS["]"] = "-rsb-"
+
+
+def _split_word(word: str) -> list[str]:
+    low = word.lower()
+    if low in _SPECIAL:
+        return _SPECIAL[low]
+    m = _CONTRACTIONS.match(word)
+    if m and m.group(1):
+        return [m.group(1), m.group(2)]
+    return [word]
+
+
+def tokenize_python(captions: list[str]) -> list[str]:
+    """Pure-Python PTB-style tokenisation for plain English captions."""
+    out = []
+    for cap in captions:
+        toks: list[str] = []
+        for raw in cap.replace("\n", " ").split():
+            # Keep abbreviations like "u.s." / "e.g." whole, as CoreNLP does.
+            if _ABBREV.match(raw):
+                toks.append(raw)
+                continue
+            for tok in _TOKEN.findall(raw):
+                if tok == '"':
+                    tok = "''"
+                tok = _BRACKETS.get(tok, tok)
+                toks.extend(_split_word(tok))
+        out.append(_drop_punct(" ".join(t.lower() for t in toks)))
+    return out
+
+
+def tokenize(captions: list[str], *, prefer_java: bool = True) -> tuple[list[str], str]:
+    """Tokenised captions and the tokenizer used (``ptb-corenlp``/``ptb-python``)."""
+    if prefer_java:
+        toks = tokenize_java(captions)
+        if toks is not None:
+            return toks, "ptb-corenlp"
+    return tokenize_python(captions), "ptb-python"
