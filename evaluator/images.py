@@ -44,6 +44,9 @@ def decode(data: bytes, where: str) -> np.ndarray:
             import tifffile
 
             arr = tifffile.imread(io.BytesIO(data))
+            if arr.ndim < 2 or arr.size == 0:
+                # tifffile only warns on a broken IFD and returns an empty array.
+                raise ValidationError(f"{where}: corrupt or unreadable image (no pixel data)")
             # tifffile returns band-first for some multi-band GeoTIFFs (planar).
             if arr.ndim == 3 and arr.shape[0] < min(arr.shape[1:]) and arr.shape[0] <= 64:
                 arr = np.moveaxis(arr, 0, -1)
