@@ -1,0 +1,449 @@
+"""detection: horizontal (HBB) or oriented (OBB) object detection, mAP.
+
+Matching (per image and class, detections by descending score, stable):
+
+- ``ap_mode`` ``voc07`` / ``voc12`` — DOTA devkit ``voc_eval`` (``dota_evaluation_task1``)
+  semantics: each detection takes the ground truth (GT) of its class with the
+  highest IoU (first in file order on ties). If that IoU ≥ ``iou_threshold``: a
+  *difficult* GT makes the detection ignored (neither TP nor FP); otherwise it is
+  a TP if that GT is not yet matched, else an FP. Below the threshold: FP.
+  ``npos`` counts non-difficult GT. (The devkit tests ``IoU > threshold``; we use
+  ``≥``, which differs only for an IoU exactly equal to the threshold.)
+  AP: ``voc07`` = 11-point interpolation (DOTA Task1), ``voc12`` = area under the
+  monotone precision envelope (all points). ``map`` = mean AP over classes at
+  ``iou_threshold``; ``ap50`` = the same at IoU 0.5.
+- ``ap_mode`` ``coco`` — pycocotools ``COCOeval`` (bbox, ``areaRng=all``,
+  ``maxDets=max_dets`` per image and class): a detection matches the unmatched
+  non-ignored GT with the highest IoU ≥ t (later GT on ties), else an ignored GT
+  (``iscrowd``; DOTA *difficult* objects are treated as ``iscrowd=1``, whose IoU is
+  intersection / detection area and which absorb any number of detections;
+  matches to them are ignored). AP = mean over t ∈ {0.50, 0.55, …, 0.95} of the
+  101-point interpolated precision (recall thresholds 0:0.01:1), precision =
+  tp / (tp + fp + spacing(1)) as in pycocotools. ``map`` = AP@[.5:.95], ``ap50``,
+  ``ap75``; ``iou_threshold`` is not used.
+
+IoU: ``box=hbb`` → axis-aligned IoU, continuous coordinates (no +1), DOTA
+polygons replaced by their enclosing boxes (``iou: "hbb"``); ``box=obb`` → exact
+polygon IoU (``iou: "polygon"``, same values as DOTA ``polyiou``; COCO ``bbox``
+rectangles become 4-corner polygons).
+
+Classes: ``classes`` option, else the truth's (DOTA: sorted names; COCO:
+category order). mAP averages classes that have at least one non-difficult GT
+in the scored subset (pycocotools' rule; the DOTA devkit would produce NaN for
+such a class). ``per_class`` holds those APs (``None`` for the others).
+``max_dets`` (default 1000, ``null`` = no limit) keeps the highest-scoring
+detections per image and class, in every mode.
+
+Exact on subsets: each image stores its detections' scores, classes and
+TP/FP/ignored flags at every IoU threshold, plus its non-difficult GT count per
+class; ``compute(index)`` concatenates those (image order of ``index``, then a
+stable sort by score as pycocotools) and computes AP, so a split's mAP equals
+scoring that split alone. Sample ids = all truth images (also those without GT).
+
+Formats: see :mod:`evaluator.formats_detection` (DOTA Task1/Task2 ZIP, COCO
+results JSON; truth DOTA labelTxt, COCO instances JSON, DIOR-R/HRSC XML).
+References: DOTA devkit ``voc_eval`` (package ``dotadevkit``), pycocotools.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from evaluator.errors import ValidationError
+from evaluator.formats_detection import Table, Truth, read_predictions, read_truth
+from evaluator.geometry import hbb_intersection, pair_iou, poly_to_hbb
+from evaluator.io import Source
+from evaluator.kinds.base import Evaluation, Kind
+from evaluator.registry import register
+
+COCO_IOUS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1)
+COCO_RECALLS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1)
+TP, FP, IGNORED = 1, 0, -1
+
+
+# --- AP from ranked TP/FP flags ---------------------------------------------------
+
+
+def voc_ap(tp: np.ndarray, fp: np.ndarray, npos: int, use_07: bool) -> float:
+    """DOTA/VOC ``voc_ap`` on detections already sorted by descending score."""
+    tp, fp = np.cumsum(tp, dtype=np.float64), np.cumsum(fp, dtype=np.float64)
+    rec = tp / float(npos)
+    prec = tp / np.maximum(tp + fp, np.finfo(np.float64).eps)
+    if use_07:
+        ap = 0.0
+        for t in np.arange(0.0, 1.1, 0.1):  # the devkit's exact thresholds
+            p = prec[rec >= t].max() if np.any(rec >= t) else 0.0
+            ap += p / 11.0
+        return float(ap)
+    mrec = np.concatenate(([0.0], rec, [1.0]))
+    mpre = np.concatenate(([0.0], prec, [0.0]))
+    mpre = np.maximum.accumulate(mpre[::-1])[::-1]
+    i = np.where(mrec[1:] != mrec[:-1])[0]
+    return float(np.sum((mrec[i + 1] - mrec[i]) * mpre[i + 1]))
+
+
+def coco_ap(tp: np.ndarray, fp: np.ndarray, npos: int) -> float:
+    """pycocotools ``accumulate`` for one class and IoU threshold: mean of the
+    101-point interpolated precision."""
+    tp, fp = np.cumsum(tp, dtype=np.float64), np.cumsum(fp, dtype=np.float64)
+    q = np.zeros(len(COCO_RECALLS))
+    if len(tp):
+        rc = tp / npos
+        pr = tp / (fp + tp + np.spacing(1))
+        pr = np.maximum.accumulate(pr[::-1])[::-1]
+        inds = np.searchsorted(rc, COCO_RECALLS, side="left")
+        ok = inds < len(pr)
+        q[ok] = pr[inds[ok]]
+    return float(q.mean())
+
+
+# --- matching ---------------------------------------------------------------------
+
+
+def match_voc(ious: np.ndarray, difficult: np.ndarray, thresholds) -> np.ndarray:
+    """DOTA ``voc_eval`` status (TP/FP/IGNORED) per threshold for one image.
+
+    ``ious`` (D, G): detections in descending-score order; entries of other
+    classes are -1. Vectorised: a detection's target GT does not depend on the
+    others, and a TP is the first detection (by score) that claims a target.
+    """
+    d = ious.shape[0]
+    status = np.full((len(thresholds), d), FP, dtype=np.int8)
+    if d == 0 or ious.shape[1] == 0:
+        return status
+    best = ious.argmax(1)
+    best_iou = ious[np.arange(d), best]
+    for ti, thr in enumerate(thresholds):
+        hit = best_iou >= thr
+        hard = hit & difficult[best]
+        claim = np.flatnonzero(hit & ~hard)
+        _, first = np.unique(best[claim], return_index=True)
+        status[ti, hard] = IGNORED
+        status[ti, claim[first]] = TP
+    return status
+
+
+def match_coco(
+    ious: np.ndarray, ignore: np.ndarray, crowd: np.ndarray, thresholds
+) -> np.ndarray:
+    """pycocotools ``evaluateImg`` matching for one image, all thresholds at once.
+
+    ``ious`` (D, G) with detections in descending-score order and -1 across
+    classes. The loop runs over detections that reach the lowest threshold only.
+    """
+    thr = np.minimum(np.asarray(thresholds, float), 1 - 1e-10)[:, None]
+    d, g = ious.shape
+    status = np.full((len(thr), d), FP, dtype=np.int8)
+    if d == 0 or g == 0:
+        return status
+    # pycocotools visits non-ignored GT first, then ignored ones.
+    perm = np.argsort(ignore, kind="mergesort")
+    ious, ign, crw = ious[:, perm], ignore[perm], crowd[perm]
+    matched = np.zeros((len(thr), g), bool)
+    rev = slice(None, None, -1)
+    for di in np.flatnonzero(ious.max(1) >= thr.min()):
+        row = ious[di]
+        avail = (~matched | crw[None, :]) & (row[None, :] >= thr)
+        pick = np.full(len(thr), -1)
+        for group in (~ign, ign):  # regular GT win over ignored ones
+            cand = avail & group[None, :]
+            val = np.where(cand, row[None, :], -np.inf)
+            last_max = g - 1 - np.argmax(val[:, rev], axis=1)  # ties → later GT
+            take = (pick < 0) & cand.any(1)
+            pick[take] = last_max[take]
+        ts = np.flatnonzero(pick >= 0)
+        matched[ts, pick[ts]] = True
+        status[ts, di] = np.where(ign[pick[ts]], IGNORED, TP)
+    return status
+
+
+# --- evaluation -------------------------------------------------------------------
+
+
+class DetectionEvaluation(Evaluation):
+    def __init__(
+        self, ids, classes, thresholds, det_img, det_cls, det_score, status, npos, meta
+    ):
+        self.sample_ids = ids
+        self.classes = classes
+        self.thresholds = thresholds
+        order = np.argsort(det_img, kind="stable")  # contiguous per image
+        self.det_cls = det_cls[order]
+        self.det_score = det_score[order]
+        self.status = status[:, order]
+        self.counts = np.bincount(det_img, minlength=len(ids))
+        self.offsets = np.concatenate(([0], np.cumsum(self.counts)[:-1]))
+        self.npos = npos  # (n_images, n_classes) non-difficult GT
+        self.meta = meta
+
+    def _gather(self, index: np.ndarray) -> np.ndarray:
+        lengths = self.counts[index]
+        total = int(lengths.sum())
+        starts = np.repeat(
+            self.offsets[index] - (np.cumsum(lengths) - lengths), lengths
+        )
+        return starts + np.arange(total)
+
+    def _class_aps(self, index: np.ndarray) -> np.ndarray:
+        """AP (n_thresholds, n_classes); NaN where a class has no positives."""
+        pos = self._gather(index)
+        cls, score, status = self.det_cls[pos], self.det_score[pos], self.status[:, pos]
+        order = np.lexsort((-score, cls))  # stable: ties keep image order
+        cls, status = cls[order], status[:, order]
+        bounds = np.searchsorted(cls, np.arange(len(self.classes) + 1))
+        npos = self.npos[index].sum(0)
+        mode = self.meta["ap_mode"]
+        aps = np.full((len(self.thresholds), len(self.classes)), np.nan)
+        for c in np.flatnonzero(npos > 0):
+            seg = status[:, bounds[c] : bounds[c + 1]]
+            for ti in range(len(self.thresholds)):
+                s = seg[ti][seg[ti] != IGNORED]
+                tp, fp = s == TP, s == FP
+                aps[ti, c] = (
+                    coco_ap(tp, fp, npos[c])
+                    if mode == "coco"
+                    else voc_ap(tp, fp, npos[c], mode == "voc07")
+                )
+        return aps
+
+    def compute(self, index: np.ndarray | None = None) -> dict[str, Any]:
+        index = (
+            np.arange(len(self.sample_ids))
+            if index is None
+            else np.asarray(index, np.int64)
+        )
+        aps = self._class_aps(index)
+        present = ~np.isnan(aps[0])
+
+        def mean(rows) -> float | None:
+            vals = aps[rows][:, present]
+            return float(vals.mean()) if vals.size else None
+
+        ths = list(self.thresholds)
+        if self.meta["ap_mode"] == "coco":
+            per = aps.mean(0)
+            out = {"map": mean(slice(None)), "ap50": mean([0]), "ap75": mean([5])}
+        else:
+            per = aps[0]
+            out = {"map": mean([0]), "ap50": mean([ths.index(0.5)])}
+        out["per_class"] = {
+            c: (None if np.isnan(per[i]) else float(per[i]))
+            for i, c in enumerate(self.classes)
+        }
+        out.update(self.meta)
+        out["primary"] = "map"
+        out["n_samples"] = int(len(index))
+        out["n_gt"] = int(self.npos[index].sum())
+        out["n_detections"] = int(self.counts[index].sum())
+        return out
+
+    def samples(self) -> dict[str, list]:
+        t0 = self.status[0]
+        img = np.repeat(np.arange(len(self.sample_ids)), self.counts)
+        n = len(self.sample_ids)
+        return {
+            "tp": np.bincount(img[t0 == TP], minlength=n).tolist(),
+            "fp": np.bincount(img[t0 == FP], minlength=n).tolist(),
+            "n_gt": self.npos.sum(1).tolist(),
+        }
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    if options["box"] not in ("hbb", "obb"):
+        raise ValidationError(
+            f"option box must be 'hbb' or 'obb', found {options['box']!r}"
+        )
+    if options["ap_mode"] not in ("voc07", "voc12", "coco"):
+        raise ValidationError(
+            f"option ap_mode must be 'voc07', 'voc12' or 'coco', found {options['ap_mode']!r}"
+        )
+    thr = options["iou_threshold"]
+    if not isinstance(thr, (int, float)) or isinstance(thr, bool) or not 0 < thr <= 1:
+        raise ValidationError(
+            f"option iou_threshold must be a number in (0, 1], found {thr!r}"
+        )
+    md = options["max_dets"]
+    if md is not None and (not isinstance(md, int) or isinstance(md, bool) or md < 1):
+        raise ValidationError(
+            f"option max_dets must be a positive integer or null, found {md!r}"
+        )
+    cl = options["classes"]
+    if cl is not None and (not isinstance(cl, list) or not cl):
+        raise ValidationError("option classes must be a non-empty list of class names")
+
+
+def _class_codes(table: Table, classes: list[str], role: str) -> np.ndarray:
+    lut = {c: i for i, c in enumerate(classes)}
+    codes = np.array([lut.get(x, -1) for x in table.label], dtype=np.int64)
+    bad = np.flatnonzero(codes < 0)
+    if len(bad):
+        i = bad[0]
+        shown = ", ".join(classes[:10]) + (", …" if len(classes) > 10 else "")
+        if role == "truth":
+            raise ValidationError(
+                f"{table.where[i]}: truth class {table.label[i]!r} is not in option classes"
+            )
+        raise ValidationError(
+            f"{table.where[i]}: class {table.label[i]!r} is not one of the "
+            f"{len(classes)} classes ({shown})"
+        )
+    return codes
+
+
+def _by_image(table: Table, ids: list[str]) -> np.ndarray:
+    pos = {sid: i for i, sid in enumerate(ids)}
+    return np.array([pos[s] for s in table.image], dtype=np.int64)
+
+
+def _truncate(img, cls, score, max_dets):
+    """Order detections by (image, descending score), stable; keep the top
+    ``max_dets`` per image and class."""
+    order = np.lexsort((-score, img))
+    if max_dets is None:
+        return order
+    o2 = np.lexsort((-score[order], cls[order], img[order]))
+    key = img[order][o2] * (cls.max(initial=0) + 1) + cls[order][o2]
+    start = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+    rank = np.arange(len(key)) - np.repeat(start, np.diff(np.r_[start, len(key)]))
+    keep = np.zeros(len(order), bool)
+    keep[o2[rank < max_dets]] = True
+    return order[keep]
+
+
+@register
+class Detection(Kind):
+    """Object detection (HBB/OBB): mAP as DOTA voc_eval (VOC07/VOC12) or COCO AP@[.5:.95]."""
+
+    name = "detection"
+    options = {
+        "box": "obb",
+        "ap_mode": "voc07",
+        "iou_threshold": 0.5,
+        "classes": None,
+        "max_dets": 1000,
+    }
+    metrics = {"map": "max", "ap50": "max", "ap75": "max"}
+    primary = "map"
+    formats = [
+        "ZIP of DOTA Task1_<class>.txt (imgname score x1 y1 … x4 y4) or Task2_<class>.txt",
+        "COCO results JSON [{image_id, category_id, bbox [x,y,w,h], score}]",
+    ]
+
+    def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):
+        _check_options(options)
+        gt: Truth = read_truth(truth)
+        classes = (
+            [str(c) for c in options["classes"]] if options["classes"] else gt.classes
+        )
+        if len(set(classes)) != len(classes):
+            raise ValidationError("option classes has duplicate names")
+        gt_cls = _class_codes(gt.table, classes, "truth")
+        pred = read_predictions(predictions, gt)
+        pred_cls = _class_codes(pred, classes, "predictions")
+        box = options["box"]
+        mode = options["ap_mode"]
+        if mode == "coco":
+            thresholds = COCO_IOUS
+        else:
+            thr = float(options["iou_threshold"])
+            thresholds = np.array([thr] if thr == 0.5 else [thr, 0.5])
+        n_img = len(gt.ids)
+        gt_img = _by_image(gt.table, gt.ids)
+        gt_box = gt.table.arrays(box)
+        difficult = np.asarray(gt.table.difficult, bool)
+        crowd = (
+            np.asarray(gt.table.crowd, bool) | difficult
+        )  # COCO: difficult = iscrowd
+        p_img = _by_image(pred, gt.ids)
+        p_score = np.asarray(pred.score, np.float64)
+        keep = _truncate(p_img, pred_cls, p_score, options["max_dets"])
+        p_img, p_cls, p_score = p_img[keep], pred_cls[keep], p_score[keep]
+        p_box = pred.arrays(box)[keep]
+        status = self._match(
+            n_img,
+            gt_img,
+            gt_cls,
+            gt_box,
+            difficult,
+            crowd,
+            p_img,
+            p_cls,
+            p_box,
+            thresholds,
+            box,
+            mode,
+        )
+        npos = np.zeros((n_img, len(classes)), np.int64)
+        np.add.at(npos, (gt_img[~difficult], gt_cls[~difficult]), 1)
+        meta = {
+            "ap_mode": mode,
+            "iou": "polygon" if box == "obb" else "hbb",
+            "iou_threshold": "0.50:0.95" if mode == "coco" else float(thresholds[0]),
+            "max_dets": options["max_dets"],
+        }
+        return DetectionEvaluation(
+            gt.ids, classes, thresholds, p_img, p_cls, p_score, status, npos, meta
+        )
+
+    @staticmethod
+    def _match(
+        n_img,
+        gt_img,
+        gt_cls,
+        gt_box,
+        difficult,
+        crowd,
+        p_img,
+        p_cls,
+        p_box,
+        thresholds,
+        box,
+        mode,
+    ) -> np.ndarray:
+        """Status (n_thresholds, n_det) for detections sorted by image then score.
+
+        Candidate (detection, GT) pairs — same image and class, overlapping
+        enclosing boxes — are collected first and their IoUs computed in one
+        vectorised call; matching then runs per image on small dense matrices.
+        """
+        coco = mode == "coco"
+        status = np.full((len(thresholds), len(p_img)), FP, dtype=np.int8)
+        g_order = np.argsort(gt_img, kind="stable")
+        g_bounds = np.searchsorted(gt_img[g_order], np.arange(n_img + 1))
+        p_bounds = np.searchsorted(p_img, np.arange(n_img + 1))  # p_img is sorted
+        p_hbb = p_box if box == "hbb" else poly_to_hbb(p_box)
+        g_hbb = gt_box if box == "hbb" else poly_to_hbb(gt_box)
+        images = [
+            i
+            for i in np.flatnonzero(np.diff(p_bounds) > 0)
+            if g_bounds[i + 1] > g_bounds[i]
+        ]
+        pairs = []
+        for i in images:
+            gi = g_order[g_bounds[i] : g_bounds[i + 1]]
+            di = np.arange(p_bounds[i], p_bounds[i + 1])
+            near = hbb_intersection(p_hbb[di], g_hbb[gi]) > 0
+            near &= p_cls[di][:, None] == gt_cls[gi][None, :]
+            r, c = np.nonzero(near)
+            pairs.append((di[r], gi[c]))
+        pd = np.concatenate([p for p, _ in pairs]) if pairs else np.zeros(0, np.int64)
+        pg = np.concatenate([g for _, g in pairs]) if pairs else np.zeros(0, np.int64)
+        vals = pair_iou(p_box[pd], gt_box[pg], box, crowd[pg] if coco else None)
+        start = 0
+        for i, (d_idx, _) in zip(images, pairs, strict=True):
+            gi = g_order[g_bounds[i] : g_bounds[i + 1]]
+            lo, hi = p_bounds[i], p_bounds[i + 1]
+            ious = np.where(p_cls[lo:hi, None] == gt_cls[gi][None, :], 0.0, -1.0)
+            col = np.empty(len(gt_img), np.int64)
+            col[gi] = np.arange(len(gi))
+            k = len(d_idx)
+            ious[d_idx - lo, col[pg[start : start + k]]] = vals[start : start + k]
+            start += k
+            status[:, lo:hi] = (
+                match_coco(ious, difficult[gi] | crowd[gi], crowd[gi], thresholds)
+                if coco
+                else match_voc(ious, difficult[gi], thresholds)
+            )
+        return status
