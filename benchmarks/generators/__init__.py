@@ -5,6 +5,7 @@ baseline submission into a work folder and returns a :class:`DemoData`."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,14 +20,16 @@ class DemoData:
     blocks: dict[str, str] = field(default_factory=dict)
 
 
-GENERATORS = {
-    "classification": "benchmarks.generators.classification",
-}
+def generator_exists(name: str) -> bool:
+    """Generator ``name`` lives in ``benchmarks/generators/<name with _>.py``."""
+    module = name.replace("-", "_")
+    return module.isidentifier() and importlib.util.find_spec(
+        f"benchmarks.generators.{module}"
+    ) is not None
 
 
 def generate(name: str, *, params: dict, out_dir: Path, seed: int) -> DemoData:
-    try:
-        module = importlib.import_module(GENERATORS[name])
-    except KeyError:
-        raise ValueError(f"unknown demo generator {name!r}") from None
+    if not generator_exists(name):
+        raise ValueError(f"unknown demo generator {name!r}")
+    module = importlib.import_module(f"benchmarks.generators.{name.replace('-', '_')}")
     return module.generate(params=params, out_dir=out_dir, seed=seed)
