@@ -11,7 +11,21 @@ Metrics (reference: scikit-learn ``accuracy_score``, ``f1_score(average="macro")
 - ``per_class``: accuracy (recall) of each class present in the truth.
 
 Formats: CSV ``id,label`` for predictions and truth; labels are class names.
-The truth may carry a third column ``split`` (ignored by the scorer) for hosts.
+The truth may carry extra columns for hosts: ``split`` (ignored by the scorer) and
+``block`` (a spatial block / region id per sample, exposed as
+``Evaluation.blocks`` so confidence intervals resample whole blocks).
+
+Options: ``classes`` (default: sorted truth labels), ``primary`` (``oa`` |
+``kappa`` | ``macro_f1``), ``partial`` (False: a missing id is an error; True: a
+missing id is scored as wrong — an extra "no prediction" label that is never
+correct, counted in kappa's chance agreement and as a false negative of the true
+class, but not averaged into macro-F1), ``zero_shot`` (False; informational,
+recorded in the output: the benchmark gives no training labels).
+
+What a sample is does not matter to the scorer: an image, a frame sequence
+(temporal inputs: the id is the sequence id) or a pixel (per-pixel tabular
+samples such as S1/S2 fusion: the id is the pixel id, and ``block`` groups
+neighbouring pixels).
 """
 
 from __future__ import annotations
@@ -65,7 +79,19 @@ def read_label_csv(
     source: Source, classes: list[str] | None, *, role: str
 ) -> tuple[list[str], list[str]]:
     """Ids and labels from an ``id,label`` CSV, with precise validation."""
-    name = source.single((".csv",))
+    ids, labels, _ = read_label_table(source, classes, role=role)
+    return ids, labels
+
+
+def read_label_table(
+    source: Source,
+    classes: list[str] | None,
+    *,
+    role: str,
+    name: str | None = None,
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """Ids, labels and the extra columns (truth only) of an ``id,label`` CSV."""
+    name = name or source.single((".csv",))
     where = source.where(name)
     header, rows = iter_csv(source, name)
     lowered = [h.lower() for h in header]
@@ -76,6 +102,8 @@ def read_label_csv(
         )
     ids: list[str] = []
     labels: list[str] = []
+    extra_names = [h.lower() for h in header[2:]]
+    extras: dict[str, list[str]] = {h: [] for h in extra_names}
     seen: dict[str, int] = {}
     known = set(classes) if classes is not None else None
     for lineno, row in rows:
@@ -97,9 +125,15 @@ def read_label_csv(
             raise ValidationError(f"{where} line {lineno}: empty label for id {sid!r}")
         ids.append(sid)
         labels.append(label)
+        for h, v in zip(extra_names, row[2:], strict=True):
+            if h == "block" and not v:
+                raise ValidationError(
+                    f"{where} line {lineno}: empty block id for {sid!r}"
+                )
+            extras[h].append(v)
     if not ids:
         raise ValidationError(f"{where}: no data rows")
-    return ids, labels
+    return ids, labels, extras
 
 
 def align(
@@ -107,7 +141,8 @@ def align(
 ) -> np.ndarray:
     """Index into predictions for each truth id; -1 where missing (if partial)."""
     pos = {sid: i for i, sid in enumerate(pred_ids)}
-    extra = [sid for sid in pred_ids if sid not in set(truth_ids)]
+    known = set(truth_ids)  # built once: membership tests stay O(1)
+    extra = [sid for sid in pred_ids if sid not in known]
     if extra:
         raise ValidationError(
             f"{pred_where}: {len(extra)} id(s) not in the test set: {preview(extra)}"
@@ -122,12 +157,17 @@ def align(
 
 
 class ClassificationEvaluation(Evaluation):
-    def __init__(self, ids, y_true, y_pred, classes, primary):
+    def __init__(
+        self, ids, y_true, y_pred, classes, primary, *, blocks=None, zero_shot=False
+    ):
         self.sample_ids = ids
         self.y_true = y_true
         self.y_pred = y_pred
         self.classes = classes
         self.primary = primary
+        #: spatial block id per sample (aligned with sample_ids) or None
+        self.blocks = blocks
+        self.zero_shot = zero_shot
 
     def compute(self, index: np.ndarray | None = None) -> dict[str, Any]:
         yt = self.y_true if index is None else self.y_true[index]
@@ -137,6 +177,8 @@ class ClassificationEvaluation(Evaluation):
         # extra label for kappa, as sklearn would treat it.
         out = classification_metrics(confusion_matrix(yt, yp, n + 1), self.classes)
         out["primary"] = self.primary
+        out["n_missing"] = int((yp == n).sum())
+        out["zero_shot"] = self.zero_shot
         return out
 
     def samples(self) -> dict[str, list]:
@@ -148,21 +190,24 @@ class Classification(Kind):
     """Single-label classification: OA, macro-F1, Cohen's kappa, per-class accuracy."""
 
     name = "classification"
-    options = {"classes": None, "primary": "oa", "partial": False}
+    options = {"classes": None, "primary": "oa", "partial": False, "zero_shot": False}
     metrics = {"oa": "max", "macro_f1": "max", "kappa": "max"}
     primary = "oa"
     formats = ["CSV id,label"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):
         classes = options["classes"]
-        t_ids, t_labels = read_label_csv(truth, None, role="truth")
+        t_ids, t_labels, extras = read_label_table(truth, None, role="truth")
+        blocks = extras.get("block")
         if classes is None:
             classes = sorted(set(t_labels))
         else:
             classes = [str(c) for c in classes]
             bad = sorted(set(t_labels) - set(classes))
             if bad:
-                raise ValidationError(f"truth has labels outside `classes`: {preview(bad)}")
+                raise ValidationError(
+                    f"truth has labels outside `classes`: {preview(bad)}"
+                )
         if options["primary"] not in self.metrics:
             raise ValidationError(
                 f"option primary={options['primary']!r} is not one of {sorted(self.metrics)}"
@@ -174,4 +219,12 @@ class Classification(Kind):
         y_true = np.array([lut[x] for x in t_labels], dtype=np.int64)
         p_codes = np.array([lut[x] for x in p_labels], dtype=np.int64)
         y_pred = np.where(idx >= 0, p_codes[np.maximum(idx, 0)], len(classes))
-        return ClassificationEvaluation(t_ids, y_true, y_pred, classes, options["primary"])
+        return ClassificationEvaluation(
+            t_ids,
+            y_true,
+            y_pred,
+            classes,
+            options["primary"],
+            blocks=blocks,
+            zero_shot=bool(options["zero_shot"]),
+        )
