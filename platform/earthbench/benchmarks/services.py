@@ -212,7 +212,12 @@ def benchmark_ensure_baseline(*, benchmark: Benchmark):
     if existing:
         return existing
     # Older baselines (from an earlier dataset) leave the board.
-    Submission.objects.filter(benchmark=benchmark, is_baseline=True).update(is_hidden=True, hidden_reason="superseded baseline")
+    from earthbench.leaderboards.services import leaderboard_refresh_benchmark
+
+    Submission.objects.filter(benchmark=benchmark, is_baseline=True).update(
+        is_hidden=True, hidden_reason="superseded baseline"
+    )
+    leaderboard_refresh_benchmark(benchmark=benchmark)
     with open(path, "rb") as fh:
         sub, _ = submission_create(
             user=baseline_user(),

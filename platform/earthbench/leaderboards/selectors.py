@@ -8,7 +8,10 @@
   final-selection count); a team that selected none is represented by its best
   public submission;
 - the private split is visible after the deadline (at once without one), to
-  hosts and staff always.
+  hosts and staff always;
+- an entry whose 95% interval overlaps the leader's is marked statistically tied.
+
+Rows come from precomputed ``LeaderboardEntry`` rows (one indexed query).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from earthbench.benchmarks.models import Benchmark
-from earthbench.submissions.models import Score, Submission
+from earthbench.leaderboards.models import LeaderboardEntry
 
 
 def is_host(*, benchmark: Benchmark, user) -> bool:
@@ -51,93 +54,59 @@ class Row:
     is_baseline: bool
     efficiency: dict = field(default_factory=dict)
     entries: int = 1
+    tied_with_leader: bool = False
 
 
-def _sort_key(direction: str):
-    def key(s: Score):
-        v = s.primary_value
-        missing = v is None
-        return (missing, 0 if missing else (-v if direction == "max" else v), s.submission.created_at, s.submission_id)
-
-    return key
+def _overlaps(a_low, a_high, b_low, b_high) -> bool:
+    if None in (a_low, a_high, b_low, b_high):
+        return False
+    return a_low <= b_high and b_low <= a_high
 
 
-def _current_scores(benchmark: Benchmark, split: str):
-    return list(
-        Score.objects.filter(
-            submission__benchmark=benchmark,
-            submission__status=Submission.Status.SCORED,
-            submission__is_hidden=False,
-            split=split,
-            is_current=True,
-        ).select_related("submission", "submission__team")
+def leaderboard_rows(*, benchmark: Benchmark, split: str, sort: str | None = None) -> list[Row]:
+    """Rows in rank order (the caller checks visibility with ``split_visible``)."""
+    entries = (
+        LeaderboardEntry.objects.filter(benchmark=benchmark, split=split)
+        .select_related("submission", "score", "team")
+        .order_by("sort_value", "submitted_at", "submission_id")
     )
+    rows: list[Row] = []
+    rank = 0
+    leader = None
+    for e in entries:
+        sub = e.submission
+        if not e.is_baseline:
+            rank += 1
+            leader = leader or e
+        rows.append(
+            Row(
+                rank=None if e.is_baseline else rank,
+                team="Baseline" if e.is_baseline else e.team.name,
+                submission_id=sub.pk,
+                method_name=sub.method_name,
+                created_at=sub.created_at,
+                primary_value=e.primary_value,
+                metrics={k: v for k, v in e.score.metrics.items() if k != "per_class"},
+                ci=e.score.ci,
+                is_baseline=e.is_baseline,
+                efficiency=sub.efficiency,
+                entries=e.entries,
+                tied_with_leader=(
+                    leader is not None
+                    and not e.is_baseline
+                    and (e is leader or _overlaps(e.ci_low, e.ci_high, leader.ci_low, leader.ci_high))
+                ),
+            )
+        )
+    if sort and sort != benchmark.primary_metric:
+        direction = next((m["direction"] for m in benchmark.metrics if m["key"] == sort), None)
+        if direction is None:
+            raise ValueError(f"unknown metric {sort!r}")
 
+        def key(r: Row):
+            v = r.metrics.get(sort)
+            ok = isinstance(v, int | float)
+            return (not ok, (-v if direction == "max" else v) if ok else 0.0, r.created_at)
 
-def leaderboard_rows(*, benchmark: Benchmark, split: str) -> list[Row]:
-    """Rows in rank order (caller checks visibility with ``split_visible``)."""
-    key = _sort_key(benchmark.primary_direction)
-    scores = _current_scores(benchmark, split)
-    if split == "private":
-        scores = _final_private_scores(benchmark, scores)
-    best: dict[int, Score] = {}
-    counts: dict[int, int] = {}
-    baselines: list[Score] = []
-    for s in sorted(scores, key=key):
-        if s.submission.is_baseline:
-            baselines.append(s)
-            continue
-        counts[s.submission.team_id] = counts.get(s.submission.team_id, 0) + 1
-        best.setdefault(s.submission.team_id, s)
-    ranked = sorted(best.values(), key=key)
-    rows = []
-    for i, s in enumerate(ranked, start=1):
-        rows.append(_row(s, rank=i, entries=counts[s.submission.team_id]))
-    rows += [_row(s, rank=None) for s in baselines]
-    rows.sort(key=lambda r: (r.primary_value is None, _order_value(r, benchmark), r.created_at))
+        rows.sort(key=key)
     return rows
-
-
-def _order_value(row: Row, benchmark: Benchmark) -> float:
-    if row.primary_value is None:
-        return 0.0
-    return -row.primary_value if benchmark.primary_direction == "max" else row.primary_value
-
-
-def _row(s: Score, *, rank: int | None, entries: int = 1) -> Row:
-    sub = s.submission
-    return Row(
-        rank=rank,
-        team=sub.team.name if not sub.is_baseline else "Baseline",
-        submission_id=sub.pk,
-        method_name=sub.method_name,
-        created_at=sub.created_at,
-        primary_value=s.primary_value,
-        metrics=s.metrics,
-        ci=s.ci,
-        is_baseline=sub.is_baseline,
-        efficiency=sub.efficiency,
-        entries=entries,
-    )
-
-
-def _final_private_scores(benchmark: Benchmark, private_scores: list[Score]) -> list[Score]:
-    """Keep each team's selected submissions, or its best public one if none."""
-    by_team: dict[int, list[Score]] = {}
-    for s in private_scores:
-        by_team.setdefault(s.submission.team_id, []).append(s)
-    public = {s.submission_id: s for s in _current_scores(benchmark, "public")}
-    key = _sort_key(benchmark.primary_direction)
-    out = []
-    for _team, scores in by_team.items():
-        if scores[0].submission.is_baseline:
-            out += scores
-            continue
-        selected = [s for s in scores if s.submission.is_selected]
-        if selected:
-            out += selected
-            continue
-        pub = sorted((public[s.submission_id] for s in scores if s.submission_id in public), key=key)
-        if pub:
-            out += [s for s in scores if s.submission_id == pub[0].submission_id]
-    return out
