@@ -8,6 +8,8 @@ class Team(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     is_personal = models.BooleanField(default=False)
+    # Members invite others by sharing this code; regenerated on demand.
+    join_code = models.CharField(max_length=32, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

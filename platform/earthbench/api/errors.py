@@ -4,6 +4,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
+from earthbench.accounts.services import TeamError
 from earthbench.submissions.services import IdempotencyConflict, QuotaExceeded, SubmissionRefused
 
 
@@ -18,6 +19,8 @@ def _first_message(detail):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, TeamError):
+        return Response({"error": {"code": "refused", "message": str(exc), "field": None}}, status=400)
     if isinstance(exc, SubmissionRefused):
         code = {
             QuotaExceeded: status.HTTP_429_TOO_MANY_REQUESTS,

@@ -125,3 +125,63 @@ class QuotaSerializer(serializers.Serializer):
     in_flight = serializers.IntegerField()
     max_in_flight = serializers.IntegerField()
     resets_at = serializers.DateTimeField()
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    benchmark = serializers.CharField()
+    split = serializers.CharField()
+    primary_metric = serializers.CharField()
+    direction = serializers.CharField()
+    metrics = serializers.JSONField()
+    count = serializers.IntegerField()
+    results = serializers.ListField(child=serializers.DictField())
+
+
+class HideSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class LogsSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    log_tail = serializers.CharField()
+    events = serializers.ListField(child=serializers.DictField())
+
+
+class TeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_personal = serializers.BooleanField()
+    join_code = serializers.CharField()
+    members = serializers.SerializerMethodField()
+
+    def get_members(self, obj) -> list[str]:
+        return [m.user.get_username() for m in obj.memberships.select_related("user")]
+
+
+class TeamCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class TeamJoinSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=32)
+
+
+class TokenSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+
+class TokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.MultipleChoiceField(choices=["read", "submit"], required=False)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class TokenCreatedSerializer(TokenSerializer):
+    key = serializers.CharField()

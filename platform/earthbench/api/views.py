@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
+from django.http import HttpResponse
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from earthbench.accounts.services import team_for_user
+from earthbench.accounts.models import ApiToken
+from earthbench.accounts.services import (
+    team_create,
+    team_for_user,
+    team_join,
+    team_leave,
+    token_create,
+    token_revoke,
+)
 from earthbench.api import serializers as s
 from earthbench.benchmarks.models import Benchmark
+from earthbench.leaderboards.exports import full_results, rows_as_dicts, to_csv
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
 from earthbench.submissions import services
 from earthbench.submissions.models import Score, Submission
@@ -54,23 +67,74 @@ class Leaderboard(APIView):
     permission_classes = [HasScope]
 
     @extend_schema(
-        parameters=[OpenApiParameter("split", str, enum=["public", "private"])],
-        responses=s.LeaderboardRowSerializer(many=True),
+        parameters=[
+            OpenApiParameter("split", str, enum=["public", "private"]),
+            OpenApiParameter("sort", str, description="metric key to sort by (default: primary)"),
+            OpenApiParameter("format", str, enum=["json", "csv"]),
+            OpenApiParameter("limit", int),
+            OpenApiParameter("offset", int),
+        ],
+        responses=s.LeaderboardSerializer,
     )
     def get(self, request, slug):
         bench = get_object_or_404(Benchmark, slug=slug, is_published=True)
         split = request.query_params.get("split", "public")
         if split not in ("public", "private"):
-            return Response(
-                {"error": {"code": "invalid", "message": "split must be public or private", "field": "split"}},
-                status=400,
-            )
+            raise ValidationError({"split": "split must be public or private"})
         if not split_visible(benchmark=bench, split=split, user=request.user):
             raise PermissionDenied("the private leaderboard is revealed at the deadline")
-        rows = leaderboard_rows(benchmark=bench, split=split)
-        data = s.LeaderboardRowSerializer(rows, many=True).data
-        return Response({"benchmark": bench.slug, "split": split, "primary_metric": bench.primary_metric,
-                         "direction": bench.primary_direction, "results": data})
+        try:
+            rows = leaderboard_rows(benchmark=bench, split=split, sort=request.query_params.get("sort"))
+        except ValueError as exc:
+            raise ValidationError({"sort": str(exc)}) from None
+        records = rows_as_dicts(bench, rows)
+        fmt = request.query_params.get("format", "json")
+        if fmt == "csv":
+            resp = HttpResponse(to_csv(records), content_type="text/csv; charset=utf-8")
+            resp["Content-Disposition"] = f'attachment; filename="{bench.slug}-{split}.csv"'
+            return resp
+        if fmt != "json":
+            raise ValidationError({"format": "format must be json or csv"})
+        try:
+            offset = max(0, int(request.query_params.get("offset", 0)))
+            limit = min(1000, max(1, int(request.query_params.get("limit", 100))))
+        except ValueError:
+            raise ValidationError({"limit": "limit and offset must be integers"}) from None
+        body = {
+            "benchmark": bench.slug,
+            "split": split,
+            "primary_metric": bench.primary_metric,
+            "direction": bench.primary_direction,
+            "metrics": bench.metrics,
+            "count": len(records),
+            "results": records[offset : offset + limit],
+        }
+        etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            resp = Response(status=304)
+        else:
+            resp = Response(body)
+        resp["ETag"] = etag
+        resp["Cache-Control"] = "private, must-revalidate"
+        return resp
+
+
+class BenchmarkResults(APIView):
+    """Every score of every submission, for the benchmark's hosts."""
+
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["json", "csv"])], responses=None)
+    def get(self, request, slug):
+        bench = get_object_or_404(Benchmark, slug=slug)
+        if not is_host(benchmark=bench, user=request.user):
+            raise NotFound("no such benchmark export")
+        records = full_results(bench)
+        if request.query_params.get("format") == "csv":
+            resp = HttpResponse(to_csv(records), content_type="text/csv; charset=utf-8")
+            resp["Content-Disposition"] = f'attachment; filename="{bench.slug}-results.csv"'
+            return resp
+        return Response({"benchmark": bench.slug, "results": records})
 
 
 def visible_splits(sub: Submission, user) -> set[str]:
@@ -165,3 +229,105 @@ class MyQuota(APIView):
                  "in_flight": q.in_flight, "max_in_flight": q.max_in_flight, "resets_at": q.resets_at}
             ).data
         )
+
+
+class SubmissionSelect(SubmissionDetail):
+    """Select (POST) or deselect (DELETE) as one of the team's final submissions."""
+
+    @extend_schema(request=None, responses=s.SubmissionSerializer)
+    def post(self, request, pk):
+        return self._set(request, pk, True)
+
+    @extend_schema(request=None, responses=s.SubmissionSerializer)
+    def delete(self, request, pk):
+        return self._set(request, pk, False)
+
+    def _set(self, request, pk, selected):
+        sub = services.submission_select(submission=self._get(request, pk), user=request.user, selected=selected)
+        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+
+
+class SubmissionHide(SubmissionDetail):
+    """Hosts hide (POST, with a reason) or restore (DELETE) an entry."""
+
+    @extend_schema(request=s.HideSerializer, responses=s.SubmissionSerializer)
+    def post(self, request, pk):
+        ser = s.HideSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        sub = services.submission_hide(submission=self._get(request, pk), by=request.user, reason=ser.validated_data["reason"])
+        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+
+    @extend_schema(request=None, responses=s.SubmissionSerializer)
+    def delete(self, request, pk):
+        sub = services.submission_hide(submission=self._get(request, pk), by=request.user, reason="", hidden=False)
+        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+
+
+class SubmissionLogs(SubmissionDetail):
+    @extend_schema(responses=s.LogsSerializer)
+    def get(self, request, pk):
+        sub = self._get(request, pk)
+        return Response({"id": sub.pk, "log_tail": sub.log_tail,
+                         "events": [{"status": e.status, "note": e.note, "at": e.at} for e in sub.events.all()]})
+
+
+class MyTeam(APIView):
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(responses=s.TeamSerializer)
+    def get(self, request):
+        return Response(s.TeamSerializer(team_for_user(user=request.user)).data)
+
+    @extend_schema(request=s.TeamCreateSerializer, responses=s.TeamSerializer)
+    def post(self, request):
+        ser = s.TeamCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        team = team_create(user=request.user, name=ser.validated_data["name"])
+        return Response(s.TeamSerializer(team).data, status=201)
+
+
+class TeamJoin(APIView):
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(request=s.TeamJoinSerializer, responses=s.TeamSerializer)
+    def post(self, request):
+        ser = s.TeamJoinSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        return Response(s.TeamSerializer(team_join(user=request.user, code=ser.validated_data["code"])).data)
+
+
+class TeamLeave(APIView):
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(request=None, responses=s.TeamSerializer)
+    def post(self, request):
+        return Response(s.TeamSerializer(team_leave(user=request.user)).data)
+
+
+class TokenListCreate(APIView):
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(responses=s.TokenSerializer(many=True))
+    def get(self, request):
+        return Response(s.TokenSerializer(ApiToken.objects.filter(user=request.user), many=True).data)
+
+    @extend_schema(request=s.TokenCreateSerializer, responses=s.TokenCreatedSerializer)
+    def post(self, request):
+        ser = s.TokenCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        d = ser.validated_data
+        token, key = token_create(user=request.user, name=d["name"], scopes=d.get("scopes") or None,
+                                  expires_at=d.get("expires_at"))
+        return Response({**s.TokenSerializer(token).data, "key": key}, status=201)
+
+
+class TokenDetail(APIView):
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request, pk):
+        token = ApiToken.objects.filter(pk=pk, user=request.user).first()
+        if token is None:
+            raise NotFound("no such token")
+        token_revoke(token=token)
+        return Response(status=204)

@@ -23,6 +23,8 @@ class Benchmark(models.Model):
     accepts_containers = models.BooleanField(default=False)
     container_limits = models.JSONField(default=dict)
     deadline = models.DateTimeField(null=True, blank=True)
+    # Teams may merge until this moment (Kaggle's "team merger deadline").
+    merge_deadline = models.DateTimeField(null=True, blank=True)
     daily_quota = models.PositiveIntegerField(default=5)
     max_in_flight = models.PositiveIntegerField(default=3)
     final_selection_count = models.PositiveIntegerField(default=2)

@@ -156,6 +156,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "earthbench.api.errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # ?format=csv is ours (leaderboard exports), not DRF's renderer override.
+    "URL_FORMAT_OVERRIDE": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "EarthBench API",

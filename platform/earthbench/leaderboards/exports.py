@@ -1,0 +1,78 @@
+"""CSV/JSON renderings of leaderboards and full results (for hosts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from earthbench.benchmarks.models import Benchmark
+from earthbench.leaderboards.selectors import Row
+from earthbench.submissions.models import Score
+
+
+def rows_as_dicts(benchmark: Benchmark, rows: list[Row]) -> list[dict]:
+    keys = [m["key"] for m in benchmark.metrics]
+    out = []
+    for r in rows:
+        d = {
+            "rank": r.rank,
+            "team": r.team,
+            "submission_id": r.submission_id,
+            "method_name": r.method_name,
+            "submitted_at": r.created_at.isoformat(),
+            "is_baseline": r.is_baseline,
+            "entries": r.entries,
+            "tied_with_leader": r.tied_with_leader,
+        }
+        for k in keys:
+            d[k] = r.metrics.get(k)
+            ci = r.ci.get(k) or [None, None]
+            d[f"{k}_ci_low"], d[f"{k}_ci_high"] = ci[0], ci[1]
+        for k in ("latency_ms_median", "peak_memory_mb", "peak_gpu_memory_mb"):
+            if r.efficiency.get(k) is not None:
+                d[k] = r.efficiency.get(k)
+        out.append(d)
+    return out
+
+
+def to_csv(records: list[dict]) -> str:
+    buf = io.StringIO()
+    if not records:
+        return ""
+    fields = list(dict.fromkeys(k for r in records for k in r))
+    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(records)
+    return buf.getvalue()
+
+
+def full_results(benchmark: Benchmark) -> list[dict]:
+    """Every current score of every submission (hosts only): one row per split."""
+    keys = [m["key"] for m in benchmark.metrics]
+    out = []
+    scores = (
+        Score.objects.filter(submission__benchmark=benchmark, is_current=True)
+        .select_related("submission", "submission__team", "submission__created_by")
+        .order_by("submission_id", "split")
+    )
+    for s in scores:
+        sub = s.submission
+        d = {
+            "submission_id": sub.pk,
+            "team": sub.team.name,
+            "user": sub.created_by.get_username(),
+            "split": s.split,
+            "status": sub.status,
+            "method_name": sub.method_name,
+            "submitted_at": sub.created_at.isoformat(),
+            "is_selected": sub.is_selected,
+            "is_hidden": sub.is_hidden,
+            "hidden_reason": sub.hidden_reason,
+            "is_baseline": sub.is_baseline,
+            "file_sha256": sub.file_sha256,
+            "evaluator_version": s.evaluator_version,
+        }
+        for k in keys:
+            d[k] = s.metrics.get(k)
+        out.append(d)
+    return out
