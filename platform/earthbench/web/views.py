@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import markdown
 from django.contrib import messages
@@ -18,6 +19,7 @@ from earthbench import storage
 from earthbench.accounts.models import ApiToken
 from earthbench.accounts.services import team_for_user, token_create, token_revoke, user_create
 from earthbench.benchmarks.models import Benchmark
+from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
@@ -50,8 +52,15 @@ def benchmark_detail(request, slug):
     split = request.GET.get("split", "public")
     if split not in ("public", "private") or not split_visible(benchmark=bench, split=split, user=request.user):
         split = "public"
-    rows = leaderboard_rows(benchmark=bench, split=split)
+    sort = request.GET.get("sort") or None
+    try:
+        rows = leaderboard_rows(benchmark=bench, split=split, sort=sort)
+    except ValueError:
+        rows = leaderboard_rows(benchmark=bench, split=split)
     ctx = {
+        "plot_time": plots.score_over_time(benchmark=bench, split=split),
+        "plot_pareto": plots.pareto(benchmark=bench, rows=rows) if bench.accepts_containers else None,
+        "is_host": is_host(benchmark=bench, user=request.user),
         "bench": bench,
         "rows": rows,
         "split": split,
@@ -110,7 +119,8 @@ def _own_submission(request, pk) -> Submission:
 
 def _status_payload(sub: Submission, user) -> dict:
     scores = [
-        {"split": sc.split, "primary_value": sc.primary_value, "metrics": sc.metrics, "ci": sc.ci}
+        {"split": sc.split, "primary_value": sc.primary_value, "metrics": sc.metrics, "ci": sc.ci,
+         "evaluator_version": sc.evaluator_version}
         for sc in sub.scores.filter(is_current=True)
         if split_visible(benchmark=sub.benchmark, split=sc.split, user=user)
     ]
@@ -121,11 +131,59 @@ def _status_payload(sub: Submission, user) -> dict:
 def submission_detail(request, pk):
     sub = _own_submission(request, pk)
     payload = _status_payload(sub, request.user)
+    visible = [sc for sc in payload["scores"]]
+    plot = None
+    if visible:
+        first = next((sc for sc in visible if sc["split"] == "public"), visible[0])
+        plot = plots.per_class_bars(metrics=first["metrics"], title=f"Per class ({first['split']})")
     return render(
         request,
         "web/submission_detail.html",
-        {"sub": sub, "payload": payload, "events": sub.events.all(), "primary": sub.benchmark.primary_metric},
+        {
+            "sub": sub,
+            "payload": payload,
+            "events": sub.events.all(),
+            "primary": sub.benchmark.primary_metric,
+            "metric_specs": sub.benchmark.metrics,
+            "plot_classes": plot,
+            "can_select": sub.team.memberships.filter(user=request.user).exists() and sub.status == "scored",
+        },
     )
+
+
+@login_required
+@require_POST
+def submission_select_view(request, pk):
+    sub = _own_submission(request, pk)
+    try:
+        services.submission_select(submission=sub, user=request.user, selected=request.POST.get("selected") == "1")
+    except services.SubmissionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or sub.get_absolute_url())
+
+
+@login_required
+@require_POST
+def submission_hide_view(request, pk):
+    sub = _own_submission(request, pk)
+    try:
+        services.submission_hide(
+            submission=sub, by=request.user, reason=request.POST.get("reason", ""),
+            hidden=request.POST.get("hidden", "1") == "1",
+        )
+    except services.SubmissionRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(request.POST.get("next") or sub.benchmark.get_absolute_url())
+
+
+def plotly_js(request):
+    """The plotly.js bundled with the plotly package, served locally (no CDN)."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    resp = FileResponse(open(path, "rb"), content_type="application/javascript")
+    resp["Cache-Control"] = "public, max-age=86400"
+    return resp
 
 
 @login_required

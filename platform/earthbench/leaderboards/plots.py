@@ -1,0 +1,98 @@
+"""Plot specifications (plotly figure JSON) rendered in the browser with the
+bundled plotly.js — no CDN."""
+
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+
+from earthbench.benchmarks.models import Benchmark
+from earthbench.submissions.models import Score, Submission
+
+_LAYOUT = {"margin": {"l": 50, "r": 20, "t": 40, "b": 50}, "height": 340, "template": "plotly_white"}
+
+
+def _fig_json(fig: go.Figure) -> dict:
+    return json.loads(fig.to_json())
+
+
+def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: int = 10) -> dict | None:
+    """Best-so-far primary score per team over time (the top ``max_teams``)."""
+    scores = (
+        Score.objects.filter(
+            submission__benchmark=benchmark,
+            submission__status=Submission.Status.SCORED,
+            submission__is_hidden=False,
+            submission__is_baseline=False,
+            split=split,
+            is_current=True,
+            primary_value__isnull=False,
+        )
+        .order_by("submission__created_at")
+        .values_list("submission__team__name", "submission__created_at", "primary_value")
+    )
+    better = max if benchmark.primary_direction == "max" else min
+    series: dict[str, tuple[list, list]] = {}
+    for team, at, value in scores.iterator():
+        xs, ys = series.setdefault(team, ([], []))
+        xs.append(at)
+        ys.append(value if not ys else better(ys[-1], value))
+    if not series:
+        return None
+    ranked = sorted(series.items(), key=lambda kv: kv[1][1][-1], reverse=benchmark.primary_direction == "max")
+    fig = go.Figure()
+    for team, (xs, ys) in ranked[:max_teams]:
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=team, line={"shape": "hv"}))
+    for ref in benchmark.reference_results:
+        if ref.get("metric") == benchmark.primary_metric:
+            fig.add_hline(y=ref["value"], line_dash="dot", annotation_text=ref.get("source", "reference")[:40])
+    fig.update_layout(title=f"Best {benchmark.primary_metric} so far ({split})", **_LAYOUT)
+    return _fig_json(fig)
+
+
+def _per_class_values(per_class: dict) -> dict[str, float]:
+    out = {}
+    for name, v in per_class.items():
+        if isinstance(v, int | float):
+            out[name] = v
+        elif isinstance(v, dict):
+            for key in ("iou", "ap", "accuracy", "f1"):
+                if isinstance(v.get(key), int | float):
+                    out[name] = v[key]
+                    break
+    return out
+
+
+def per_class_bars(*, metrics: dict, title: str) -> dict | None:
+    values = _per_class_values(metrics.get("per_class") or metrics.get("per_type") or {})
+    if not values:
+        return None
+    fig = go.Figure(go.Bar(x=list(values), y=list(values.values()), marker_color="#0b6e4f"))
+    fig.update_layout(title=title, yaxis={"range": [0, 1]}, **_LAYOUT)
+    return _fig_json(fig)
+
+
+def pareto(*, benchmark: Benchmark, rows) -> dict | None:
+    """Accuracy vs latency for container entries; the Pareto front is drawn."""
+    pts = [
+        (r.efficiency.get("latency_ms_median"), r.primary_value, r.team)
+        for r in rows
+        if r.efficiency.get("latency_ms_median") is not None and r.primary_value is not None
+    ]
+    if not pts:
+        return None
+    pts.sort()
+    front, best = [], None
+    for lat, val, team in pts:
+        if best is None or (val > best if benchmark.primary_direction == "max" else val < best):
+            front.append((lat, val))
+            best = val
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], text=[p[2] for p in pts],
+                             mode="markers", name="entries"))
+    fig.add_trace(go.Scatter(x=[p[0] for p in front], y=[p[1] for p in front], mode="lines",
+                             name="Pareto front", line={"shape": "hv"}))
+    fig.update_layout(title=f"{benchmark.primary_metric} vs latency", xaxis_title="latency (ms/sample, median)",
+                      yaxis_title=benchmark.primary_metric, **_LAYOUT)
+    return _fig_json(fig)
