@@ -21,6 +21,7 @@ def rows_as_dicts(benchmark: Benchmark, rows: list[Row]) -> list[dict]:
             "method_name": r.method_name,
             "submitted_at": r.created_at.isoformat(),
             "is_baseline": r.is_baseline,
+            "primary_value": r.primary_value,
             "entries": r.entries,
             "tied_with_leader": r.tied_with_leader,
         }

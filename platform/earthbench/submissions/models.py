@@ -109,6 +109,8 @@ class Score(models.Model):
     metrics = models.JSONField(default=dict)
     primary_value = models.FloatField(null=True, blank=True)
     ci = models.JSONField(default=dict, blank=True)
+    # Bootstrap draws of the primary metric: suites aggregate them (stratified CI).
+    primary_draws = models.JSONField(default=list, blank=True)
     samples = models.JSONField(default=dict, blank=True)
     evaluator_version = models.CharField(max_length=50)
     is_current = models.BooleanField(default=True)

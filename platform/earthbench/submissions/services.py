@@ -289,7 +289,7 @@ def compute_scores(
     """Score a predictions path on every split in one pass (no database writes)."""
     from earthbench.benchmarks.services import dataset_meta
     from evaluator.api import subset_index
-    from evaluator.stats import bootstrap_ci
+    from evaluator.stats import bootstrap_distribution, percentile_interval
 
     meta = dataset_meta(benchmark)
     if meta is None:
@@ -300,15 +300,17 @@ def compute_scores(
         benchmark.task_kind, predictions_path, private / meta["truth"], benchmark.options
     )
     numeric = [m["key"] for m in benchmark.metrics]
-    blocks = None
-    if meta.get("blocks"):
+    # Spatial blocks for the bootstrap: from the kind (e.g. a truth `block`
+    # column) or from the installed dataset's metadata.
+    blocks = getattr(ev, "blocks", None)
+    if blocks is None and meta.get("blocks"):
         blocks = [meta["blocks"].get(sid) for sid in ev.sample_ids]
     samples = ev.samples()
     out: dict[str, dict[str, Any]] = {}
     for name, ids in splits.items():
         idx = subset_index(ev, ids)
         metrics = ev.compute(idx)
-        ci = bootstrap_ci(
+        draws = bootstrap_distribution(
             ev,
             numeric,
             index=idx,
@@ -316,6 +318,7 @@ def compute_scores(
             seed=0,
             blocks=blocks,
         )
+        ci = {k: v for k, v in ((k, percentile_interval(d)) for k, d in draws.items()) if v}
         split_samples = {
             k: [v[i] for i in idx]
             for k, v in samples.items()
@@ -326,6 +329,9 @@ def compute_scores(
             "metrics": metrics,
             "primary_value": float(value) if isinstance(value, int | float) else None,
             "ci": {k: list(v) for k, v in ci.items()},
+            "primary_draws": [
+                round(float(x), 6) for x in draws.get(benchmark.primary_metric, [])
+            ],
             "samples": split_samples,
         }
     return out
@@ -345,6 +351,7 @@ def submission_record_scores(*, submission_id: int, results: dict, efficiency=No
                 metrics=r["metrics"],
                 primary_value=r["primary_value"],
                 ci=r["ci"],
+                primary_draws=r.get("primary_draws", []),
                 samples=r["samples"],
                 evaluator_version=evaluator.__version__,
             )
