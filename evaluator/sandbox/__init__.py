@@ -1,0 +1,28 @@
+"""Model-container submissions: image import and the hardened, measured run.
+
+No Django here: the platform's Celery tasks call these functions. See
+docs/sandbox.md for the contract and how each hardening rule is proven.
+"""
+
+from evaluator.sandbox.engine import docker_client, engine_problem, load_image
+from evaluator.sandbox.imagetar import ImageInfo, validate_image_tar
+from evaluator.sandbox.limits import ImageCaps, Limits
+from evaluator.sandbox.runner import RunResult, Sandbox, SandboxConfig, reap_expired
+from evaluator.sandbox.staging import InputSample, check_output, stage_input
+
+__all__ = [
+    "ImageCaps",
+    "ImageInfo",
+    "InputSample",
+    "Limits",
+    "RunResult",
+    "Sandbox",
+    "SandboxConfig",
+    "check_output",
+    "docker_client",
+    "engine_problem",
+    "load_image",
+    "reap_expired",
+    "stage_input",
+    "validate_image_tar",
+]
