@@ -33,3 +33,16 @@ def generate(name: str, *, params: dict, out_dir: Path, seed: int) -> DemoData:
         raise ValueError(f"unknown demo generator {name!r}")
     module = importlib.import_module(f"benchmarks.generators.{name.replace('-', '_')}")
     return module.generate(params=params, out_dir=out_dir, seed=seed)
+
+
+def generator_sha256(name: str) -> str:
+    """Hash of the generator's source and the shared scene code: a change
+    regenerates the demo data."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in (here / f"{name.replace('-', '_')}.py", here / "scene.py", here / "text.py"):
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -13,7 +13,12 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${EARTHBENCH_IMAGE_CACHE:-/var/cache/earthbench}"
-MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+# The Debian mirror this machine's apt already uses (no host name in the repo).
+apt_mirror() {
+    sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n' | grep -v -- '-security' | head -n 1
+    awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true
+}
+MIRROR="${DEBIAN_MIRROR:-$(apt_mirror | head -n 1)}"
 BASE_TAR="$CACHE/pybase-bookworm-rootfs.tar"
 BASE_TAG="earthbench/pybase:bookworm"
 TAG="earthbench/baseline-eurosat:offline"

@@ -93,7 +93,12 @@ def _zip_dir(src: Path, dest: Path) -> None:
 
 
 def install_dataset(
-    *, benchmark: Benchmark, data: generators.DemoData, source: str, split_seed: int | None = None
+    *,
+    benchmark: Benchmark,
+    data: generators.DemoData,
+    source: str,
+    split_seed: int | None = None,
+    extra_meta: dict | None = None,
 ) -> None:
     """Move generated or imported data into the storage area, with its splits."""
     spec_splits = benchmark.spec.get("splits", {})
@@ -119,6 +124,7 @@ def install_dataset(
         "n_samples": len(data.sample_ids),
         "baseline_name": data.baseline_name,
         "blocks": data.blocks or None,
+        **(extra_meta or {}),
     }
     if data.baseline_path is not None:
         base_name = "baseline" + "".join(data.baseline_path.suffixes)
@@ -154,7 +160,11 @@ def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool
     if meta and not force:
         if meta["source"] != "demo":
             return False  # a real import is never overwritten by demo data
-        if meta.get("demo_format") == DEMO_FORMAT and meta.get("spec_sha256") == benchmark.spec_sha256:
+        if (
+            meta.get("demo_format") == DEMO_FORMAT
+            and meta.get("spec_sha256") == benchmark.spec_sha256
+            and meta.get("generator_sha256") == generators.generator_sha256(demo["generator"])
+        ):
             return False
     work = storage.benchmark_dir(benchmark.slug).with_name(benchmark.slug + ".work")
     shutil.rmtree(work, ignore_errors=True)
@@ -163,7 +173,12 @@ def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool
         data = generators.generate(
             demo["generator"], params=demo.get("params", {}), out_dir=work, seed=demo.get("seed", 0)
         )
-        install_dataset(benchmark=benchmark, data=data, source="demo")
+        install_dataset(
+            benchmark=benchmark,
+            data=data,
+            source="demo",
+            extra_meta={"generator_sha256": generators.generator_sha256(demo["generator"])},
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return True

@@ -29,7 +29,7 @@ def rows_as_dicts(benchmark: Benchmark, rows: list[Row]) -> list[dict]:
             d[k] = r.metrics.get(k)
             ci = r.ci.get(k) or [None, None]
             d[f"{k}_ci_low"], d[f"{k}_ci_high"] = ci[0], ci[1]
-        for k in ("latency_ms_median", "peak_memory_mb", "peak_gpu_memory_mb"):
+        for k in ("latency_ms_per_sample", "peak_memory_mb", "peak_gpu_memory_mb"):
             if r.efficiency.get(k) is not None:
                 d[k] = r.efficiency.get(k)
         out.append(d)

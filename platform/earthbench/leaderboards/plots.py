@@ -76,9 +76,9 @@ def per_class_bars(*, metrics: dict, title: str) -> dict | None:
 def pareto(*, benchmark: Benchmark, rows) -> dict | None:
     """Accuracy vs latency for container entries; the Pareto front is drawn."""
     pts = [
-        (r.efficiency.get("latency_ms_median"), r.primary_value, r.team)
+        (r.efficiency.get("latency_ms_per_sample"), r.primary_value, r.team)
         for r in rows
-        if r.efficiency.get("latency_ms_median") is not None and r.primary_value is not None
+        if r.efficiency.get("latency_ms_per_sample") is not None and r.primary_value is not None
     ]
     if not pts:
         return None

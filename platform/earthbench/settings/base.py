@@ -120,6 +120,11 @@ EARTHBENCH_MAX_ATTEMPTS = int(os.environ.get("EARTHBENCH_MAX_ATTEMPTS", 3))
 # this long (the first worker is presumed dead); sooner it is a duplicate.
 EARTHBENCH_RETAKE_AFTER_S = int(os.environ.get("EARTHBENCH_RETAKE_AFTER_S", 600))
 
+# Container runs: staging folders (same path on the host and in the GPU worker)
+# and the GPU this worker owns (one worker per GPU, concurrency 1).
+EARTHBENCH_SANDBOX_DIR = Path(os.environ.get("EARTHBENCH_SANDBOX_DIR", VAR_DIR / "sandbox"))
+EARTHBENCH_WORKER_GPU_UUID = os.environ.get("EARTHBENCH_WORKER_GPU_UUID", "")
+
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
@@ -137,13 +142,18 @@ CELERY_TASK_ROUTES = {
     "earthbench.submissions.tasks.score_submission": {"queue": "scoring"},
     "earthbench.submissions.tasks.run_container_submission": {"queue": "gpu"},
     "earthbench.submissions.tasks.reap_stuck_submissions": {"queue": "scoring"},
+    "earthbench.submissions.tasks.reap_containers": {"queue": "gpu"},
 }
 CELERY_TASK_DEFAULT_QUEUE = "scoring"
 CELERY_BEAT_SCHEDULE = {
     "reap-stuck-submissions": {
         "task": "earthbench.submissions.tasks.reap_stuck_submissions",
         "schedule": 60.0,
-    }
+    },
+    "reap-containers": {
+        "task": "earthbench.submissions.tasks.reap_containers",
+        "schedule": 60.0,
+    },
 }
 
 REST_FRAMEWORK = {

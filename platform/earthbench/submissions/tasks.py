@@ -22,3 +22,10 @@ def run_container_submission(*, submission_id: int) -> str | None:
 @shared_task
 def reap_stuck_submissions() -> dict:
     return services.reap_stuck_submissions()
+
+
+@shared_task
+def reap_containers() -> list[str]:
+    from earthbench.submissions.containers import reap_containers as reap
+
+    return reap()

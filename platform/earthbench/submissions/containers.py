@@ -1,0 +1,121 @@
+"""Container submissions: load the image, run it in the sandbox on the hidden
+test inputs, then score its ``/output`` exactly like an uploaded file.
+
+Runs on the ``gpu`` queue (one job per GPU: a worker per GPU with concurrency 1,
+its GPU given by ``EARTHBENCH_WORKER_GPU_UUID``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from django.conf import settings
+
+import evaluator
+from earthbench import storage
+from earthbench.benchmarks.models import Benchmark
+from earthbench.submissions import services
+from earthbench.submissions.models import Submission
+
+log = logging.getLogger(__name__)
+
+
+def benchmark_input_samples(benchmark: Benchmark):
+    """The test inputs as sandbox samples: files under ``public/test/`` named
+    ``<id>.*`` or inside ``public/test/<id>/``, for every test id."""
+    from evaluator.sandbox import InputSample
+
+    splits = storage.read_json(storage.private_dir(benchmark.slug) / "splits.json")
+    ids = sorted({sid for ids in splits.values() for sid in ids})
+    test_dir = storage.public_dir(benchmark.slug) / "test"
+    if not test_dir.is_dir():
+        raise evaluator.ValidationError(
+            f"{benchmark.slug} has no per-sample test inputs for containers"
+        )
+    files: dict[str, dict[str, Path]] = {}
+    for path in sorted(test_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        rel = path.relative_to(test_dir)
+        sid = rel.parts[0] if len(rel.parts) > 1 else path.name.split(".")[0]
+        files.setdefault(sid, {})[f"test/{rel.as_posix()}"] = path
+    spec_inputs = benchmark.spec.get("inputs", {})
+    modality = {k: v for k, v in spec_inputs.items() if isinstance(v, str | int | float)}
+    return [InputSample(id=sid, files=files.get(sid, {}), modality=modality) for sid in ids]
+
+
+def _limits(benchmark: Benchmark):
+    from evaluator.sandbox import Limits
+
+    known = {f.name for f in dataclasses.fields(Limits)}
+    return Limits(**{k: v for k, v in benchmark.container_limits.items() if k in known})
+
+
+def submission_run_container(*, submission_id: int) -> Submission | None:
+    sub = services.submission_start(submission_id=submission_id)
+    if sub is None:
+        return None
+    from evaluator.sandbox import Sandbox, SandboxConfig, docker_client, load_image
+
+    bench = sub.benchmark
+    try:
+        client = docker_client()
+        info = load_image(client, storage.absolute(sub.file_path))
+        Submission.objects.filter(pk=sub.pk).update(image_digest=info.image_id)
+        sandbox = Sandbox(
+            SandboxConfig(work_root=Path(settings.EARTHBENCH_SANDBOX_DIR)), client=client
+        )
+        with sandbox.run(
+            job_id=f"sub{sub.pk}-a{sub.attempts}",
+            image_id=info.image_id,
+            samples=benchmark_input_samples(bench),
+            benchmark=bench.slug,
+            task_kind=bench.task_kind,
+            limits=_limits(bench),
+            expected_outputs=(),
+            gpu_uuid=settings.EARTHBENCH_WORKER_GPU_UUID or None,
+        ) as run:
+            Submission.objects.filter(pk=sub.pk).update(log_tail=run.log_tail[-8000:])
+            if not run.ok:
+                services.submission_fail(submission_id=sub.pk, message=run.error)
+                return _reload(sub)
+            results = services.compute_scores(benchmark=bench, predictions_path=run.output_dir)
+            mib = 1024 * 1024
+            efficiency = {
+                "latency_ms_per_sample": round(run.latency_ms_per_sample or 0.0, 3),
+                "wall_s": round(run.wall_s, 3),
+                "peak_memory_mb": round(run.peak_memory_bytes / mib, 1) if run.peak_memory_bytes else None,
+                "peak_gpu_memory_mb": (
+                    round(run.peak_gpu_memory_bytes / mib, 1) if run.peak_gpu_memory_bytes else None
+                ),
+                "n_samples": run.n_samples,
+            }
+            services.submission_record_scores(
+                submission_id=sub.pk, results=results, efficiency=efficiency
+            )
+    except evaluator.ValidationError as exc:
+        services.submission_fail(submission_id=sub.pk, message=str(exc))
+    except Exception:
+        log.exception("container submission %s failed", sub.pk)
+        services.submission_fail(
+            submission_id=sub.pk,
+            message="internal error while running the container; the operators have been notified",
+        )
+    return _reload(sub)
+
+
+def _reload(sub: Submission) -> Submission:
+    sub.refresh_from_db()
+    return sub
+
+
+def reap_containers() -> list[str]:
+    """Remove sandbox containers past their deadline; their submissions go back
+    to the queue (or fail) through the submission reaper's rules."""
+    from evaluator.sandbox import docker_client, engine_problem, reap_expired
+
+    if engine_problem():
+        return []
+    return reap_expired(docker_client(), work_root=Path(settings.EARTHBENCH_SANDBOX_DIR))
