@@ -1,0 +1,545 @@
+"""``earthbench``: the command-line client (also the CI entry point).
+
+Exit codes: 0 ok; 1 scored but below ``--fail-under``; 2 usage or validation error
+(bad arguments, unknown benchmark, bad token, rejected or invalid file); 3 server
+or network trouble after retries (also ``--wait`` timing out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from earthbench_client import __version__
+from earthbench_client.api import FINISHED, Api
+from earthbench_client.checks import Check, check_submission, resolve_metric
+from earthbench_client.config import Config, load_config
+from earthbench_client.docker import docker_save, tarball_name
+from earthbench_client.errors import (
+    EXIT_BELOW_THRESHOLD,
+    EXIT_OK,
+    EXIT_SERVER,
+    EXIT_USAGE,
+    EarthbenchError,
+    UsageError,
+)
+from earthbench_client.formatting import (
+    dump_json,
+    fmt_number,
+    leaderboard_csv,
+    leaderboard_table,
+    render_table,
+    score_line,
+)
+from earthbench_client.http import Client
+from earthbench_client.idempotency import (
+    ci_commit,
+    default_key,
+    file_sha256,
+    invocation_key,
+)
+from earthbench_client.progress import Progress, human_bytes
+from earthbench_client.uploads import UploadRequest
+
+NEEDS_TOKEN = {"submit", "push-image", "status", "quota", "cancel"}
+HEX = re.compile(r"^[0-9a-fA-F]{1,64}$")
+
+
+@dataclass
+class Ctx:
+    args: argparse.Namespace
+    env: Mapping[str, str]
+    config: Config
+    api: Api
+    out: TextIO
+    err: TextIO
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+
+    def info(self, msg: str) -> None:
+        """Progress and diagnostics: stderr, so stdout stays machine-readable."""
+        if not self.args.quiet:
+            self.err.write(f"earthbench: {msg}\n")
+            self.err.flush()
+
+
+# ------------------------------------------------------------------ parser
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _submit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true", help="block until scored/failed")
+    p.add_argument(
+        "--timeout",
+        type=_positive,
+        default=3600.0,
+        metavar="S",
+        help="seconds --wait waits (default 3600); exit 3 when it runs out",
+    )
+    p.add_argument(
+        "--fail-under",
+        type=float,
+        metavar="X",
+        help="exit 1 when the score is worse than X (implies --wait; for "
+        "lower-is-better metrics 'worse' means above X)",
+    )
+    p.add_argument("--metric", help="metric for --fail-under (default: the primary)")
+    p.add_argument(
+        "--split",
+        default="public",
+        choices=["public", "private"],
+        help="split for --fail-under and the printed score (default public)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the result as JSON on stdout"
+    )
+    p.add_argument(
+        "--idempotency-key",
+        metavar="K",
+        help="reuse-safe key; default in CI: derived from GITHUB_SHA/CI_COMMIT_SHA, "
+        "the file's sha256 and the benchmark. '' disables the default",
+    )
+    p.add_argument("--method-name", default="", help="name shown on the leaderboard")
+    p.add_argument("--description", default="")
+    p.add_argument("--paper-url", default="")
+    p.add_argument("--code-url", default="")
+    p.add_argument(
+        "--git-commit",
+        default=None,
+        help="commit hash recorded with the submission (default: the CI commit)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--url",
+        default=None,
+        help="server URL (default: $EARTHBENCH_URL or http://127.0.0.1:8000)",
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress on stderr"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="earthbench",
+        description="EarthBench client. Configure with EARTHBENCH_URL and EARTHBENCH_TOKEN.",
+        epilog="exit codes: 0 ok, 1 below --fail-under, 2 usage/validation error, "
+        "3 server/network error",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("benchmarks", parents=[common], help="list benchmarks")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("submit", parents=[common], help="upload a predictions file")
+    p.add_argument("benchmark", metavar="BENCH")
+    p.add_argument("file", metavar="FILE", type=Path)
+    _submit_options(p)
+
+    p = sub.add_parser(
+        "push-image",
+        parents=[common],
+        help="docker save IMAGE and submit it as a container",
+    )
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("benchmark", metavar="BENCH")
+    _submit_options(p)
+    p.add_argument(
+        "--tmp-dir", type=Path, default=None, help="where the tarball is written"
+    )
+
+    p = sub.add_parser(
+        "status", parents=[common], help="show one submission, or list yours"
+    )
+    p.add_argument("id", metavar="ID", type=int, nargs="?")
+    p.add_argument("--wait", action="store_true")
+    p.add_argument("--timeout", type=_positive, default=3600.0, metavar="S")
+    p.add_argument("--benchmark", help="when listing: only this benchmark")
+    p.add_argument("--limit", type=int, default=20, help="when listing: how many")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("leaderboard", parents=[common], help="show a leaderboard")
+    p.add_argument("benchmark", metavar="BENCH")
+    p.add_argument("--split", default="public", choices=["public", "private"])
+    p.add_argument("--format", default="table", choices=["table", "csv", "json"])
+
+    p = sub.add_parser(
+        "quota", parents=[common], help="your remaining submissions today"
+    )
+    p.add_argument("benchmark", metavar="BENCH")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("cancel", parents=[common], help="cancel a queued submission")
+    p.add_argument("id", metavar="ID", type=int)
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_benchmarks(ctx: Ctx) -> int:
+    items = ctx.api.benchmarks()
+    if ctx.args.json:
+        dump_json(items, ctx.out)
+        return EXIT_OK
+    rows = [
+        [
+            b.get("slug", ""),
+            b.get("task_kind", ""),
+            f"{b.get('primary_metric', '')} ({b.get('primary_direction', 'max')})",
+            b.get("title", ""),
+        ]
+        for b in items
+    ]
+    ctx.out.write(render_table(["slug", "task", "primary", "title"], rows) + "\n")
+    return EXIT_OK
+
+
+def _resolve_key(ctx: Ctx, *, benchmark: str, kind: str, sha: Callable[[], str]) -> str:
+    """Explicit key, else the CI-derived one, else a key for this run's retries."""
+    explicit = ctx.args.idempotency_key
+    if explicit is not None and explicit.strip():
+        return explicit.strip()
+    if explicit is None:
+        key = default_key(env=ctx.env, benchmark=benchmark, sha256=sha(), kind=kind)
+        if key is not None:
+            ctx.info(
+                f"idempotency key {key} (from the CI commit and the file's sha256)"
+            )
+            return key
+    return invocation_key()
+
+
+def _metadata(ctx: Ctx) -> dict[str, str]:
+    a = ctx.args
+    commit = a.git_commit
+    if commit is None:
+        # Only a real hash: the server validates the field as hex.
+        commit = ci_commit(ctx.env) or ""
+        commit = commit if HEX.match(commit) else ""
+    return {
+        "method_name": a.method_name,
+        "description": a.description,
+        "paper_url": a.paper_url,
+        "code_url": a.code_url,
+        "git_commit": commit,
+    }
+
+
+def _preflight(ctx: Ctx, kind: str) -> dict:
+    """Check what can be checked before uploading (possibly gigabytes)."""
+    a = ctx.args
+    bench = ctx.api.benchmark(a.benchmark)
+    if kind == "predictions" and bench.get("accepts_predictions") is False:
+        raise UsageError(
+            f"{a.benchmark} accepts model containers only (use push-image)"
+        )
+    if kind == "container" and bench.get("accepts_containers") is False:
+        raise UsageError(f"{a.benchmark} does not accept model containers")
+    if a.metric is not None and a.fail_under is None:
+        raise UsageError("--metric only makes sense with --fail-under")
+    if a.fail_under is not None:
+        resolve_metric(bench, a.metric)
+    return bench
+
+
+def _exit_code(sub: dict, check: Check | None) -> int:
+    status = sub.get("status")
+    if status == "failed":
+        return EXIT_USAGE
+    if status == "cancelled":
+        return EXIT_SERVER
+    if check is not None and not check.passed:
+        return EXIT_BELOW_THRESHOLD
+    return EXIT_OK
+
+
+def _report(ctx: Ctx, sub: dict, *, extra: dict[str, Any], check: Check | None) -> int:
+    code = _exit_code(sub, check)
+    if sub.get("status") == "failed":
+        ctx.err.write(
+            f"earthbench: error: submission #{sub.get('id')} failed: "
+            f"{sub.get('error') or 'no message'}\n"
+        )
+    elif sub.get("status") == "cancelled":
+        ctx.err.write(f"earthbench: error: submission #{sub.get('id')} was cancelled\n")
+    if ctx.args.json:
+        body = {"submission": sub, **extra}
+        body["check"] = check.to_json() if check else None
+        body["exit_code"] = code
+        dump_json(body, ctx.out)
+    else:
+        ctx.out.write(score_line(sub, getattr(ctx.args, "split", "public")) + "\n")
+        if check is not None:
+            ctx.out.write(f"fail-under: {check.describe()}\n")
+    return code
+
+
+def _on_status(ctx: Ctx) -> Callable[[dict], None]:
+    def show(sub: dict) -> None:
+        ctx.info(f"submission #{sub.get('id')}: {sub.get('status')}")
+
+    return show
+
+
+def _check_file(path: Path) -> int:
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size == 0:
+        raise UsageError(f"{path}: the file is empty")
+    return size
+
+
+def run_submission(
+    ctx: Ctx,
+    path: Path,
+    *,
+    kind: str,
+    bench: dict | None = None,
+    sha: str | None = None,
+) -> int:
+    """Upload ``path``, then optionally wait and apply ``--fail-under``."""
+    a = ctx.args
+    size = _check_file(path)
+    if bench is None:
+        bench = _preflight(ctx, kind)
+
+    cached: dict[str, str] = {"sha": sha} if sha else {}
+
+    def get_sha() -> str:
+        if "sha" not in cached:
+            cached["sha"] = file_sha256(path)
+        return cached["sha"]
+
+    key = _resolve_key(ctx, benchmark=a.benchmark, kind=kind, sha=get_sha)
+    req = UploadRequest(
+        benchmark=a.benchmark,
+        path=path,
+        kind=kind,
+        metadata=_metadata(ctx),
+        idempotency_key=key,
+    )
+    ctx.info(f"uploading {path.name} ({human_bytes(size)}) to {a.benchmark} as {kind}")
+    progress = Progress("upload", size, stream=ctx.err, enabled=not a.quiet)
+    result = ctx.api.submit(req, progress=progress)
+    sub = result.submission
+    if result.created:
+        ctx.info(f"created submission #{sub.get('id')} ({sub.get('status')})")
+    else:
+        ctx.info(
+            f"submission #{sub.get('id')} already exists for this idempotency key; "
+            "nothing new was submitted"
+        )
+    wait = a.wait or a.fail_under is not None
+    if wait and sub.get("status") not in FINISHED:
+        sub = ctx.api.wait(
+            sub["id"],
+            timeout=a.timeout,
+            on_status=_on_status(ctx),
+            sleep=ctx.sleep,
+            clock=ctx.clock,
+        )
+    check = None
+    if a.fail_under is not None and sub.get("status") == "scored":
+        check = check_submission(
+            sub, bench, threshold=a.fail_under, metric=a.metric, split=a.split
+        )
+    extra = {"created": result.created, "idempotency_key": key}
+    return _report(ctx, sub, extra=extra, check=check)
+
+
+def cmd_submit(ctx: Ctx) -> int:
+    return run_submission(ctx, ctx.args.file, kind="predictions")
+
+
+def cmd_push_image(ctx: Ctx) -> int:
+    a = ctx.args
+    bench = _preflight(ctx, "container")  # fail fast, before a long docker save
+    with tempfile.TemporaryDirectory(prefix="earthbench-", dir=a.tmp_dir) as tmp:
+        tar = Path(tmp) / tarball_name(a.image)
+        ctx.info(f"docker save {a.image} → {tar}")
+        progress = Progress("docker save", None, stream=ctx.err, enabled=not a.quiet)
+        _, sha = docker_save(a.image, tar, progress=progress)
+        return run_submission(ctx, tar, kind="container", bench=bench, sha=sha)
+
+
+def cmd_status(ctx: Ctx) -> int:
+    a = ctx.args
+    if a.id is None:
+        if a.wait:
+            raise UsageError("--wait needs a submission ID")
+        subs = ctx.api.submissions(benchmark=a.benchmark, limit=a.limit)
+        if a.json:
+            dump_json(subs, ctx.out)
+            return EXIT_OK
+        rows = []
+        for s in subs:
+            public = next(
+                (x for x in s.get("scores") or [] if x.get("split") == "public"), {}
+            )
+            rows.append(
+                [
+                    s.get("id"),
+                    s.get("benchmark", ""),
+                    s.get("status", ""),
+                    public.get("primary_value"),
+                    s.get("method_name") or "",
+                    s.get("created_at") or "",
+                ]
+            )
+        ctx.out.write(
+            render_table(
+                ["id", "benchmark", "status", "public", "method", "created"], rows
+            )
+            + "\n"
+        )
+        return EXIT_OK
+    sub = ctx.api.submission(a.id)
+    if a.wait and sub.get("status") not in FINISHED:
+        sub = ctx.api.wait(
+            a.id,
+            timeout=a.timeout,
+            on_status=_on_status(ctx),
+            sleep=ctx.sleep,
+            clock=ctx.clock,
+        )
+    return _report(ctx, sub, extra={}, check=None)
+
+
+def cmd_leaderboard(ctx: Ctx) -> int:
+    a = ctx.args
+    board = ctx.api.leaderboard(a.benchmark, a.split)
+    if a.format == "json":
+        dump_json(board, ctx.out)
+        return EXIT_OK
+    # Columns in the benchmark's declared order (counts such as n_missing are not
+    # metrics); the leaderboard body itself does not carry the declaration.
+    metrics = ctx.api.benchmark(a.benchmark).get("metrics") or []
+    declared = [m.get("key") for m in metrics if isinstance(m, dict)]
+    if a.format == "csv":
+        leaderboard_csv(board, ctx.out, declared)
+    else:
+        ctx.out.write(leaderboard_table(board, declared) + "\n")
+    return EXIT_OK
+
+
+def cmd_quota(ctx: Ctx) -> int:
+    q = ctx.api.quota(ctx.args.benchmark)
+    if ctx.args.json:
+        dump_json(q, ctx.out)
+        return EXIT_OK
+    ctx.out.write(
+        f"{q.get('benchmark')}: {fmt_number(q.get('remaining'))} of "
+        f"{fmt_number(q.get('limit'))} submissions left today "
+        f"(used {fmt_number(q.get('used'))}); in flight {fmt_number(q.get('in_flight'))}"
+        f"/{fmt_number(q.get('max_in_flight'))}; resets at {q.get('resets_at')}\n"
+    )
+    return EXIT_OK
+
+
+def cmd_cancel(ctx: Ctx) -> int:
+    sub = ctx.api.cancel(ctx.args.id)
+    if ctx.args.json:
+        dump_json(sub, ctx.out)
+    else:
+        ctx.out.write(score_line(sub) + "\n")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[Ctx], int]] = {
+    "benchmarks": cmd_benchmarks,
+    "submit": cmd_submit,
+    "push-image": cmd_push_image,
+    "status": cmd_status,
+    "leaderboard": cmd_leaderboard,
+    "quota": cmd_quota,
+    "cancel": cmd_cancel,
+}
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def _token(config: Config, command: str, err: TextIO, isatty: bool) -> str | None:
+    """The token from the environment; prompt only on an interactive terminal."""
+    if config.token or command not in NEEDS_TOKEN:
+        return config.token
+    if not isatty:
+        raise UsageError(
+            "EARTHBENCH_TOKEN is not set (create a token on your account page and "
+            "export EARTHBENCH_TOKEN=...)"
+        )
+    token = getpass.getpass("EarthBench API token: ", stream=err).strip()
+    if not token:
+        raise UsageError("no token given")
+    return token
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    stdin_isatty: bool | None = None,
+) -> int:
+    """Run the CLI; returns the exit code (tests call this in-process)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    env = os.environ if env is None else env
+    args = build_parser().parse_args(argv)
+    if stdin_isatty is None:
+        stdin_isatty = sys.stdin is not None and sys.stdin.isatty()
+    try:
+        config = load_config(env, url=args.url)
+        token = _token(config, args.command, err, stdin_isatty)
+
+        def warn(msg: str) -> None:
+            err.write(f"earthbench: {msg}\n")
+
+        client = Client(
+            config.url,
+            token,
+            retries=config.retries,
+            transport=transport,
+            sleep=sleep,
+            log=warn,
+            user_agent=f"earthbench-cli/{__version__}",
+        )
+        with client:
+            ctx = Ctx(args, env, config, Api(client), out, err, sleep, clock)
+            return COMMANDS[args.command](ctx)
+    except EarthbenchError as exc:
+        err.write(f"earthbench: error: {exc}\n")
+        if getattr(args, "json", False):
+            dump_json({"error": exc.to_json(), "exit_code": exc.exit_code}, out)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.write("earthbench: interrupted\n")
+        return 130
