@@ -1,5 +1,6 @@
 from rest_framework import authentication, exceptions
 
+from earthbench.accounts import bruteforce
 from earthbench.accounts.services import token_authenticate
 
 
@@ -18,8 +19,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+        ip = bruteforce.client_ip(request)
+        if bruteforce.is_locked("token", ip):
+            raise exceptions.Throttled(detail="Too many invalid tokens from this address.")
         token = token_authenticate(key=key)
         if token is None:
+            bruteforce.record_failure("token", ip)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
         return token.user, token
 

@@ -22,7 +22,10 @@ def exception_handler(exc, context):
     if isinstance(exc, TeamError):
         return Response({"error": {"code": "refused", "message": str(exc), "field": None}}, status=400)
     if isinstance(exc, SubmissionRefused):
+        from earthbench.submissions.uploads import UploadConflict
+
         code = {
+            UploadConflict: status.HTTP_409_CONFLICT,
             QuotaExceeded: status.HTTP_429_TOO_MANY_REQUESTS,
             IdempotencyConflict: status.HTTP_409_CONFLICT,
         }.get(type(exc), status.HTTP_400_BAD_REQUEST)

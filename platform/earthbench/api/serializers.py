@@ -94,13 +94,19 @@ class SubmissionCreateSerializer(serializers.Serializer):
     benchmark = serializers.SlugRelatedField(
         slug_field="slug", queryset=Benchmark.objects.filter(is_published=True)
     )
-    file = serializers.FileField()
+    file = serializers.FileField(required=False)
+    upload = serializers.UUIDField(required=False, help_text="a completed chunked upload instead of file")
     kind = serializers.ChoiceField(choices=Submission.Kind.choices, default="predictions")
     method_name = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     paper_url = serializers.URLField(required=False, allow_blank=True)
     code_url = serializers.URLField(required=False, allow_blank=True)
     git_commit = serializers.RegexField(r"^[0-9a-fA-F]{0,64}$", required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        if bool(attrs.get("file")) == bool(attrs.get("upload")):
+            raise serializers.ValidationError({"file": "send exactly one of file or upload"})
+        return attrs
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
@@ -185,3 +191,21 @@ class TokenCreateSerializer(serializers.Serializer):
 
 class TokenCreatedSerializer(TokenSerializer):
     key = serializers.CharField()
+
+
+class UploadSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uuid")
+    filename = serializers.CharField()
+    size = serializers.IntegerField()
+    offset = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    status = serializers.CharField()
+
+
+class UploadCreateSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255)
+    size = serializers.IntegerField(min_value=1)
+
+
+class UploadCompleteSerializer(serializers.Serializer):
+    sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$")

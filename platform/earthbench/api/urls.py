@@ -17,6 +17,9 @@ urlpatterns = [
     path("me/team/", views.MyTeam.as_view(), name="api-team"),
     path("teams/join/", views.TeamJoin.as_view(), name="api-team-join"),
     path("teams/leave/", views.TeamLeave.as_view(), name="api-team-leave"),
+    path("uploads/", views.UploadCreate.as_view(), name="api-uploads"),
+    path("uploads/<uuid:uuid>/", views.UploadDetail.as_view(), name="api-upload"),
+    path("uploads/<uuid:uuid>/complete/", views.UploadComplete.as_view(), name="api-upload-complete"),
     path("tokens/", views.TokenListCreate.as_view(), name="api-tokens"),
     path("tokens/<int:pk>/", views.TokenDetail.as_view(), name="api-token"),
 ]

@@ -25,11 +25,12 @@ from earthbench.accounts.services import (
     token_revoke,
 )
 from earthbench.api import serializers as s
+from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.exports import full_results, rows_as_dicts, to_csv
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
-from earthbench.submissions import services
-from earthbench.submissions.models import Score, Submission
+from earthbench.submissions import services, uploads
+from earthbench.submissions.models import Score, Submission, Upload
 
 
 class HasScope(permissions.BasePermission):
@@ -50,10 +51,30 @@ class BenchmarkList(generics.ListAPIView):
 
     def get_queryset(self):
         qs = Benchmark.objects.filter(is_published=True)
-        kind = self.request.query_params.get("kind")
-        if kind:
-            qs = qs.filter(task_kind=kind)
+        params = self.request.query_params
+        if params.get("kind"):
+            qs = qs.filter(task_kind=params["kind"])
+        # JSON list fields: filtered in Python, portable across SQLite and Postgres.
+        modality, paper = params.get("modality"), params.get("paper", "").strip().lower()
+        if modality or paper:
+            keep = [
+                b.pk
+                for b in qs.only("pk", "modalities", "papers")
+                if (not modality or modality in b.modalities)
+                and (not paper or any(paper in p.lower() for p in b.papers))
+            ]
+            qs = qs.filter(pk__in=keep)
         return qs
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", str),
+            OpenApiParameter("modality", str),
+            OpenApiParameter("paper", str, description="substring of a paper title"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
 
 class BenchmarkDetail(generics.RetrieveAPIView):
@@ -145,6 +166,7 @@ class SubmissionListCreate(generics.GenericAPIView):
     permission_classes = [permissions.IsAuthenticated, HasScope]
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = s.SubmissionSerializer
+    pagination_class = NewestFirstCursor
 
     def get_queryset(self):
         team = team_for_user(user=self.request.user)
@@ -170,16 +192,31 @@ class SubmissionListCreate(generics.GenericAPIView):
         ser = s.SubmissionCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
-        upload = d["file"]
-        sub, created = services.submission_create(
-            user=request.user,
-            benchmark=d["benchmark"],
-            file=upload,
-            filename=upload.name,
-            kind=d["kind"],
-            metadata={k: d.get(k, "") for k in services.METADATA_FIELDS},
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
-        )
+        key = request.headers.get("Idempotency-Key", "").strip()
+        chunked = None
+        if d.get("upload"):
+            chunked = Upload.objects.filter(uuid=d["upload"], user=request.user).first()
+            if chunked is None:
+                raise ValidationError({"upload": "no such upload"})
+            repeat = bool(key) and Submission.objects.filter(created_by=request.user, idempotency_key=key).exists()
+            fileobj, filename = uploads.upload_open(upload=chunked, idempotent_repeat=repeat), chunked.filename
+        else:
+            fileobj, filename = d["file"], d["file"].name
+        try:
+            sub, created = services.submission_create(
+                user=request.user,
+                benchmark=d["benchmark"],
+                file=fileobj,
+                filename=filename,
+                kind=d["kind"],
+                metadata={k: d.get(k, "") for k in services.METADATA_FIELDS},
+                idempotency_key=key,
+            )
+        finally:
+            if chunked is not None:
+                fileobj.close()
+        if chunked is not None and created:
+            uploads.upload_mark_consumed(upload=chunked)
         sub = Submission.objects.select_related("benchmark", "team").get(pk=sub.pk)
         body = s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -331,3 +368,57 @@ class TokenDetail(APIView):
             raise NotFound("no such token")
         token_revoke(token=token)
         return Response(status=204)
+
+
+class UploadCreate(APIView):
+    """Start a resumable upload; then PUT chunks and POST complete."""
+
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(request=s.UploadCreateSerializer, responses={201: s.UploadSerializer})
+    def post(self, request):
+        ser = s.UploadCreateSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        up = uploads.upload_create(user=request.user, **ser.validated_data)
+        return Response(s.UploadSerializer(up).data, status=201)
+
+
+class UploadDetail(APIView):
+    """GET the received offset; PUT raw bytes at ``Upload-Offset``."""
+
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    def _get(self, request, uuid) -> Upload:
+        up = Upload.objects.filter(uuid=uuid, user=request.user).first()
+        if up is None:
+            raise NotFound("no such upload")
+        return up
+
+    @extend_schema(responses=s.UploadSerializer)
+    def get(self, request, uuid):
+        return Response(s.UploadSerializer(self._get(request, uuid)).data)
+
+    @extend_schema(
+        request={"application/octet-stream": {"type": "string", "format": "binary"}},
+        parameters=[OpenApiParameter("Upload-Offset", int, location=OpenApiParameter.HEADER, required=True)],
+        responses=s.UploadSerializer,
+    )
+    def put(self, request, uuid):
+        up = self._get(request, uuid)
+        try:
+            offset = int(request.headers.get("Upload-Offset", ""))
+        except ValueError:
+            raise ValidationError({"Upload-Offset": "header Upload-Offset (an integer) is required"}) from None
+        raw = request._request  # stream the body: never request.body for chunks
+        chunks = iter(lambda: raw.read(1 << 20), b"")
+        up = uploads.upload_append(upload=up, offset=offset, chunks=chunks)
+        return Response(s.UploadSerializer(up).data)
+
+
+class UploadComplete(UploadDetail):
+    @extend_schema(request=s.UploadCompleteSerializer, responses=s.UploadSerializer)
+    def post(self, request, uuid):
+        ser = s.UploadCompleteSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        up = uploads.upload_complete(upload=self._get(request, uuid), sha256=ser.validated_data["sha256"])
+        return Response(s.UploadSerializer(up).data)

@@ -168,7 +168,26 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # ?format=csv is ours (leaderboard exports), not DRF's renderer override.
     "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "earthbench.api.throttling.TokenRateThrottle",
+        "earthbench.api.throttling.SubmitRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": os.environ.get("EARTHBENCH_RATE_TOKEN", "1200/min"),
+        "submit": os.environ.get("EARTHBENCH_RATE_SUBMIT", "120/min"),
+    },
 }
+
+# Throttle counters and login-attempt counters. Production: a shared Redis cache.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["CACHE_URL"]}
+        if os.environ.get("CACHE_URL")
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+EARTHBENCH_LOGIN_MAX_FAILURES = int(os.environ.get("EARTHBENCH_LOGIN_MAX_FAILURES", 10))
+EARTHBENCH_LOGIN_LOCKOUT_S = int(os.environ.get("EARTHBENCH_LOGIN_LOCKOUT_S", 900))
 SPECTACULAR_SETTINGS = {
     "TITLE": "EarthBench API",
     "DESCRIPTION": "Benchmarks, leaderboards and submissions for remote-sensing ML.",

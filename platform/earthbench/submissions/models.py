@@ -122,3 +122,35 @@ class Score(models.Model):
 
     def __str__(self) -> str:
         return f"{self.submission_id}:{self.split}={self.primary_value}"
+
+
+class Upload(models.Model):
+    """A resumable chunked upload: create → PUT chunks at offsets → complete.
+
+    The bytes go to ``uploads/<uuid>/data`` in the storage area; a completed
+    upload is consumed by exactly one submission.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        COMPLETE = "complete"
+        CONSUMED = "consumed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
+    filename = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    offset = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"upload {self.uuid} {self.offset}/{self.size}"
+
+    @property
+    def rel_path(self) -> str:
+        return f"uploads/{self.uuid}/data"

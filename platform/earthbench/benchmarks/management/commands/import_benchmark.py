@@ -27,17 +27,29 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
-        parser.add_argument("--source", required=True, help="dataset folder (native layout)")
-        parser.add_argument("--split-seed", type=int, default=None,
-                            help="seed of the public/private split (and of a seeded test split)")
-        parser.add_argument("--importer", default=None, help="importer name (overrides the YAML)")
-        parser.add_argument("--catalog", default=None, help="catalog folder to sync from")
+        parser.add_argument(
+            "--source", required=True, help="dataset folder (native layout)"
+        )
+        parser.add_argument(
+            "--split-seed",
+            type=int,
+            default=None,
+            help="seed of the public/private split (and of a seeded test split)",
+        )
+        parser.add_argument(
+            "--importer", default=None, help="importer name (overrides the YAML)"
+        )
+        parser.add_argument(
+            "--catalog", default=None, help="catalog folder to sync from"
+        )
 
     def _benchmark(self, slug: str, catalog: str | None) -> Benchmark:
         bench = Benchmark.objects.filter(slug=slug).first()
         if bench is None or catalog:
             try:
-                services.catalog_sync(root=Path(catalog)) if catalog else services.catalog_sync()
+                services.catalog_sync(
+                    root=Path(catalog)
+                ) if catalog else services.catalog_sync()
             except CatalogError as exc:
                 raise CommandError(str(exc)) from None
             bench = Benchmark.objects.filter(slug=slug).first()
@@ -54,7 +66,9 @@ class Command(BaseCommand):
         spec_imp = (bench.spec or {}).get("importer", {}) or {}
         name = opts["importer"] or spec_imp.get("name") or DEFAULT_IMPORTER.get(slug)
         if not name:
-            raise CommandError(f"{slug}: no importer (add `importer: {{name: ...}}` to its YAML or pass --importer)")
+            raise CommandError(
+                f"{slug}: no importer (add `importer: {{name: ...}}` to its YAML or pass --importer)"
+            )
         params = dict(spec_imp.get("params") or {})
         if opts["split_seed"] is not None:
             params["split_seed"] = opts["split_seed"]
@@ -68,10 +82,15 @@ class Command(BaseCommand):
             except ImporterError as exc:
                 raise CommandError(f"{name}: {exc}") from None
             services.install_dataset(
-                benchmark=bench, data=data, source=f"import:{name}", split_seed=opts["split_seed"]
+                benchmark=bench,
+                data=data,
+                source=f"import:{name}",
+                split_seed=opts["split_seed"],
             )
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        self.stdout.write(self.style.SUCCESS(
-            f"{slug}: imported {len(data.sample_ids)} test samples with importer {name!r}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{slug}: imported {len(data.sample_ids)} test samples with importer {name!r}"
+            )
+        )

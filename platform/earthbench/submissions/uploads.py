@@ -1,0 +1,104 @@
+"""Resumable chunked uploads, so a dropped connection in CI does not restart
+from zero: create (name, size) → PUT chunks at the current offset → complete
+with the sha256 → submit with ``upload=<uuid>``."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from django.conf import settings
+from django.db import transaction
+
+from earthbench import storage
+from earthbench.submissions.models import Upload
+from earthbench.submissions.services import SubmissionRefused
+
+CHUNK_MAX = 64 * 1024 * 1024
+
+
+class UploadConflict(SubmissionRefused):
+    code = "offset_mismatch"
+
+
+def upload_create(*, user, filename: str, size: int) -> Upload:
+    if size <= 0:
+        raise SubmissionRefused("size must be positive", field="size")
+    if size > settings.EARTHBENCH_MAX_UPLOAD_BYTES:
+        raise SubmissionRefused(
+            f"size {size} exceeds the upload limit of {settings.EARTHBENCH_MAX_UPLOAD_BYTES} bytes",
+            field="size",
+        )
+    up = Upload.objects.create(user=user, filename=storage.safe_filename(filename), size=size)
+    path = storage.root() / up.rel_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    return up
+
+
+def upload_append(*, upload: Upload, offset: int, chunks) -> Upload:
+    """Append bytes at ``offset``, which must equal the bytes received so far."""
+    with transaction.atomic():
+        up = Upload.objects.select_for_update().get(pk=upload.pk)
+        if up.status != Upload.Status.OPEN:
+            raise SubmissionRefused(f"upload is {up.status}; no more chunks accepted")
+        if offset != up.offset:
+            raise UploadConflict(
+                f"chunk offset {offset} does not match the {up.offset} bytes received; "
+                f"resume from {up.offset}"
+            )
+        path = storage.absolute(up.rel_path)
+        written = 0
+        with open(path, "r+b") as fh:
+            fh.truncate(up.offset)  # drop any tail of an interrupted chunk
+            fh.seek(up.offset)
+            for chunk in chunks:
+                written += len(chunk)
+                if written > CHUNK_MAX or up.offset + written > up.size:
+                    raise SubmissionRefused(
+                        f"chunk too large: the upload is {up.size} bytes, "
+                        f"{up.offset} received, chunk limit {CHUNK_MAX}"
+                    )
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        up.offset += written
+        up.save(update_fields=["offset", "updated_at"])
+    return up
+
+
+def upload_complete(*, upload: Upload, sha256: str) -> Upload:
+    with transaction.atomic():
+        up = Upload.objects.select_for_update().get(pk=upload.pk)
+        if up.status == Upload.Status.COMPLETE and up.sha256 == sha256.lower():
+            return up
+        if up.offset != up.size:
+            raise UploadConflict(f"only {up.offset} of {up.size} bytes received")
+        digest = hashlib.sha256()
+        with open(storage.absolute(up.rel_path), "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != sha256.lower():
+            raise SubmissionRefused(
+                f"sha256 mismatch: received bytes hash to {digest.hexdigest()}", field="sha256"
+            )
+        up.sha256 = digest.hexdigest()
+        up.status = Upload.Status.COMPLETE
+        up.save(update_fields=["sha256", "status", "updated_at"])
+    return up
+
+
+def upload_open(*, upload: Upload, idempotent_repeat: bool = False):
+    """The completed upload's bytes for ``submission_create``. A consumed upload
+    may only be read again for an idempotent repeat of the same submission."""
+    if upload.status == Upload.Status.OPEN:
+        raise SubmissionRefused(
+            f"upload is incomplete ({upload.offset} of {upload.size} bytes)", field="upload"
+        )
+    if upload.status == Upload.Status.CONSUMED and not idempotent_repeat:
+        raise SubmissionRefused("this upload was already used by a submission", field="upload")
+    return open(storage.absolute(upload.rel_path), "rb")
+
+
+def upload_mark_consumed(*, upload: Upload) -> None:
+    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.CONSUMED)

@@ -1,0 +1,183 @@
+"""Page-specific reads for the website. Each runs a fixed number of queries,
+whatever the number of benchmarks, teams or submissions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from earthbench import storage
+from earthbench.benchmarks.models import Benchmark
+from earthbench.submissions.models import Score, Submission
+
+# ------------------------------------------------------------------ catalog
+
+
+@dataclass
+class CatalogFilters:
+    q: str = ""
+    kind: str = ""
+    modality: str = ""
+    sensor: str = ""
+    paper: str = ""
+
+    @classmethod
+    def from_query(cls, params) -> CatalogFilters:
+        return cls(**{k: params.get(k, "").strip()[:300] for k in cls.__dataclass_fields__})
+
+    @property
+    def active(self) -> bool:
+        return any(vars(self).values())
+
+
+@dataclass
+class Facets:
+    kinds: list[str] = field(default_factory=list)
+    modalities: list[str] = field(default_factory=list)
+    sensors: list[str] = field(default_factory=list)
+    papers: list[str] = field(default_factory=list)
+
+
+def _sensors(bench: Benchmark) -> list[str]:
+    value = (bench.spec or {}).get("sensors") or []
+    return [str(s) for s in value] if isinstance(value, list) else []
+
+
+def _matches(bench: Benchmark, f: CatalogFilters) -> bool:
+    if f.kind and bench.task_kind != f.kind:
+        return False
+    if f.modality and f.modality not in bench.modalities:
+        return False
+    if f.sensor and f.sensor not in _sensors(bench):
+        return False
+    if f.paper and f.paper not in bench.papers:
+        return False
+    if f.q:
+        needle = f.q.lower()
+        hay = " ".join(
+            [bench.title, bench.slug, bench.summary, bench.task_kind, *bench.papers, *_sensors(bench)]
+        ).lower()
+        return all(word in hay for word in needle.split())
+    return True
+
+
+def catalog(*, filters: CatalogFilters) -> tuple[list[Benchmark], Facets]:
+    """Published benchmarks matching ``filters`` and the facet values of all of them.
+
+    The catalog holds about a hundred rows, and SQLite cannot query inside JSON
+    lists portably, so one query loads them and the filtering happens here.
+    """
+    benches = list(
+        Benchmark.objects.filter(is_published=True)
+        .defer("card")
+        .annotate(n_subs=Count("submissions", filter=Q(submissions__status="scored")))
+        .order_by("title")
+    )
+    facets = Facets(
+        kinds=sorted({b.task_kind for b in benches}),
+        modalities=sorted({m for b in benches for m in b.modalities}),
+        sensors=sorted({s for b in benches for s in _sensors(b)}, key=str.lower),
+        papers=sorted({p for b in benches for p in b.papers}, key=str.lower),
+    )
+    for b in benches:
+        b.sensors = _sensors(b)
+    return [b for b in benches if _matches(b, filters)], facets
+
+
+# ------------------------------------------------------------------ data tab
+
+_SAMPLE_RE = re.compile(r"^sample_submission(\.[A-Za-z0-9]+)+$")
+
+
+def sample_submission_path(slug: str) -> Path | None:
+    """The public ``sample_submission.*`` file of a benchmark, if its data has one."""
+    folder = storage.public_dir(slug)
+    if not folder.is_dir():
+        return None
+    found = sorted(p for p in folder.iterdir() if p.is_file() and _SAMPLE_RE.match(p.name))
+    return found[0] if found else None
+
+
+def text_head(path: Path, *, lines: int = 6, max_chars: int = 2000) -> str | None:
+    """The first lines of a small text file, or None for binary content."""
+    with open(path, "rb") as fh:
+        raw = fh.read(max_chars)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = text.splitlines()[:lines]
+    return "\n".join(head) + ("\n…" if len(text.splitlines()) > lines else "")
+
+
+def public_readme(slug: str) -> str | None:
+    for name in ("README.txt", "README.md"):
+        path = storage.public_dir(slug) / name
+        if path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")[:20000]
+    return None
+
+
+# ------------------------------------------------------------------ submissions
+
+
+def team_submissions(*, team, benchmark: Benchmark | None = None, limit: int = 200) -> list[Submission]:
+    """A team's submissions, newest first, with their current public score."""
+    qs = Submission.objects.filter(team=team).select_related("benchmark", "created_by")
+    if benchmark is not None:
+        qs = qs.filter(benchmark=benchmark)
+    qs = qs.prefetch_related(
+        Prefetch(
+            "scores",
+            queryset=Score.objects.filter(is_current=True, split="public").only(
+                "id", "submission_id", "split", "primary_value", "is_current"
+            ),
+            to_attr="public_scores",
+        )
+    )
+    subs = list(qs[:limit])
+    for s in subs:
+        s.public_primary = s.public_scores[0].primary_value if s.public_scores else None
+    return subs
+
+
+# ------------------------------------------------------------------ host dashboard
+
+
+@dataclass
+class QueueSummary:
+    counts: dict[str, int]
+    items: list[Submission]
+    hidden: list[Submission]
+    now: datetime
+
+
+def host_queue(*, benchmark: Benchmark, limit: int = 100) -> QueueSummary:
+    counts = {s: 0 for s in Submission.Status.values}
+    for row in (
+        Submission.objects.filter(benchmark=benchmark).values("status").annotate(n=Count("id"))
+    ):
+        counts[row["status"]] = row["n"]
+    items = list(
+        Submission.objects.filter(
+            benchmark=benchmark,
+            status__in=[
+                Submission.Status.QUEUED,
+                Submission.Status.RUNNING,
+                Submission.Status.FAILED,
+            ],
+        )
+        .select_related("team", "created_by")
+        .order_by("status", "-created_at")[:limit]
+    )
+    hidden = list(
+        Submission.objects.filter(benchmark=benchmark, is_hidden=True, is_baseline=False)
+        .select_related("team")
+        .order_by("-updated_at")[:limit]
+    )
+    return QueueSummary(counts=counts, items=items, hidden=hidden, now=timezone.now())
