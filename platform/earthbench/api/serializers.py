@@ -209,3 +209,9 @@ class UploadCreateSerializer(serializers.Serializer):
 
 class UploadCompleteSerializer(serializers.Serializer):
     sha256 = serializers.RegexField(r"^[0-9a-fA-F]{64}$")
+
+
+class SubmissionPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = SubmissionSerializer(many=True)

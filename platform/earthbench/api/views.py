@@ -178,7 +178,11 @@ class SubmissionListCreate(generics.GenericAPIView):
             qs = qs.filter(benchmark__slug=bench)
         return qs
 
-    @extend_schema(operation_id="submissions_list", parameters=[OpenApiParameter("benchmark", str)])
+    @extend_schema(
+        operation_id="submissions_list",
+        parameters=[OpenApiParameter("benchmark", str), OpenApiParameter("cursor", str), OpenApiParameter("limit", int)],
+        responses=s.SubmissionPageSerializer,
+    )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
         data = [

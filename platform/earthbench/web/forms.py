@@ -50,7 +50,9 @@ class SubmitForm(forms.Form):
             self.fields["kind"].initial = choices[0][0]
             self.fields["kind"].widget = forms.HiddenInput()
         if not benchmark.accepts_containers:
-            self.fields["file"].help_text = "A predictions file in the format of the Data tab."
+            self.fields[
+                "file"
+            ].help_text = "A predictions file in the format of the Data tab."
 
 
 class TokenForm(forms.Form):

@@ -28,7 +28,9 @@ class CatalogFilters:
 
     @classmethod
     def from_query(cls, params) -> CatalogFilters:
-        return cls(**{k: params.get(k, "").strip()[:300] for k in cls.__dataclass_fields__})
+        return cls(
+            **{k: params.get(k, "").strip()[:300] for k in cls.__dataclass_fields__}
+        )
 
     @property
     def active(self) -> bool:
@@ -60,7 +62,14 @@ def _matches(bench: Benchmark, f: CatalogFilters) -> bool:
     if f.q:
         needle = f.q.lower()
         hay = " ".join(
-            [bench.title, bench.slug, bench.summary, bench.task_kind, *bench.papers, *_sensors(bench)]
+            [
+                bench.title,
+                bench.slug,
+                bench.summary,
+                bench.task_kind,
+                *bench.papers,
+                *_sensors(bench),
+            ]
         ).lower()
         return all(word in hay for word in needle.split())
     return True
@@ -99,7 +108,9 @@ def sample_submission_path(slug: str) -> Path | None:
     folder = storage.public_dir(slug)
     if not folder.is_dir():
         return None
-    found = sorted(p for p in folder.iterdir() if p.is_file() and _SAMPLE_RE.match(p.name))
+    found = sorted(
+        p for p in folder.iterdir() if p.is_file() and _SAMPLE_RE.match(p.name)
+    )
     return found[0] if found else None
 
 
@@ -126,7 +137,9 @@ def public_readme(slug: str) -> str | None:
 # ------------------------------------------------------------------ submissions
 
 
-def team_submissions(*, team, benchmark: Benchmark | None = None, limit: int = 200) -> list[Submission]:
+def team_submissions(
+    *, team, benchmark: Benchmark | None = None, limit: int = 200
+) -> list[Submission]:
     """A team's submissions, newest first, with their current public score."""
     qs = Submission.objects.filter(team=team).select_related("benchmark", "created_by")
     if benchmark is not None:
@@ -160,7 +173,9 @@ class QueueSummary:
 def host_queue(*, benchmark: Benchmark, limit: int = 100) -> QueueSummary:
     counts = {s: 0 for s in Submission.Status.values}
     for row in (
-        Submission.objects.filter(benchmark=benchmark).values("status").annotate(n=Count("id"))
+        Submission.objects.filter(benchmark=benchmark)
+        .values("status")
+        .annotate(n=Count("id"))
     ):
         counts[row["status"]] = row["n"]
     items = list(
@@ -176,7 +191,9 @@ def host_queue(*, benchmark: Benchmark, limit: int = 100) -> QueueSummary:
         .order_by("status", "-created_at")[:limit]
     )
     hidden = list(
-        Submission.objects.filter(benchmark=benchmark, is_hidden=True, is_baseline=False)
+        Submission.objects.filter(
+            benchmark=benchmark, is_hidden=True, is_baseline=False
+        )
         .select_related("team")
         .order_by("-updated_at")[:limit]
     )

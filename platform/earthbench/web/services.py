@@ -55,7 +55,12 @@ def benchmark_create_from_yaml(
         folder.mkdir()
         (folder / "benchmark.yaml").write_text(text, encoding="utf-8")
         # ``include:`` resolves against the real catalog.
-        spec = load_spec(folder / "benchmark.yaml", root=catalog_dir)
+        try:
+            spec = load_spec(folder / "benchmark.yaml", root=catalog_dir)
+        except CatalogError as exc:
+            # Name the uploaded file, not the temporary folder.
+            message = str(exc).replace(str(folder / "benchmark.yaml"), "benchmark.yaml")
+            raise CatalogError(message) from None
         target = catalog_dir / spec.slug
         if target.exists():
             raise CatalogError(

@@ -1,22 +1,76 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from earthbench.web import views
+from earthbench.web import account_views, docs_views, host_views, views
 
 urlpatterns = [
     path("", views.benchmark_list, name="home"),
+    path("benchmarks/new/", host_views.benchmark_new, name="benchmark-new"),
     path("benchmarks/<slug:slug>/", views.benchmark_detail, name="benchmark"),
-    path("benchmarks/<slug:slug>/data/public.zip", views.benchmark_data, name="benchmark-data"),
-    path("benchmarks/<slug:slug>/submit/", views.benchmark_submit, name="benchmark-submit"),
+    path(
+        "benchmarks/<slug:slug>/data/",
+        views.benchmark_data_tab,
+        name="benchmark-data-tab",
+    ),
+    path(
+        "benchmarks/<slug:slug>/data/public.zip",
+        views.benchmark_data,
+        name="benchmark-data",
+    ),
+    path(
+        "benchmarks/<slug:slug>/data/sample/",
+        views.benchmark_sample,
+        name="benchmark-sample",
+    ),
+    path(
+        "benchmarks/<slug:slug>/leaderboard/",
+        views.benchmark_leaderboard,
+        name="benchmark-leaderboard",
+    ),
+    path(
+        "benchmarks/<slug:slug>/submit/",
+        views.benchmark_submit,
+        name="benchmark-submit",
+    ),
+    path("benchmarks/<slug:slug>/mine/", views.benchmark_mine, name="benchmark-mine"),
+    path(
+        "benchmarks/<slug:slug>/host/", host_views.host_dashboard, name="benchmark-host"
+    ),
+    path(
+        "benchmarks/<slug:slug>/host/rescore/",
+        host_views.host_rescore,
+        name="benchmark-rescore",
+    ),
     path("submissions/", views.my_submissions, name="my-submissions"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission"),
-    path("submissions/<int:pk>/status.json", views.submission_status, name="submission-status"),
-    path("submissions/<int:pk>/select/", views.submission_select_view, name="submission-select"),
-    path("submissions/<int:pk>/hide/", views.submission_hide_view, name="submission-hide"),
+    path(
+        "submissions/<int:pk>/status.json",
+        views.submission_status,
+        name="submission-status",
+    ),
+    path(
+        "submissions/<int:pk>/select/",
+        views.submission_select_view,
+        name="submission-select",
+    ),
+    path(
+        "submissions/<int:pk>/hide/", views.submission_hide_view, name="submission-hide"
+    ),
     path("vendor/plotly.min.js", views.plotly_js, name="plotly-js"),
-    path("accounts/signup/", views.signup, name="signup"),
+    path("getting-started/", docs_views.getting_started, name="getting-started"),
+    path("docs/examples/<str:name>", docs_views.doc_example, name="doc-example"),
+    path("docs/<slug:name>/", docs_views.doc_page, name="doc"),
+    path("accounts/signup/", account_views.signup, name="signup"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("account/tokens/", views.tokens, name="tokens"),
-    path("account/tokens/<int:pk>/revoke/", views.token_revoke_view, name="token-revoke"),
+    path("account/", account_views.account_settings, name="account"),
+    path("account/team/create/", account_views.team_create_view, name="team-create"),
+    path("account/team/join/", account_views.team_join_view, name="team-join"),
+    path("account/team/leave/", account_views.team_leave_view, name="team-leave"),
+    path("account/tokens/", account_views.tokens, name="tokens"),
+    path(
+        "account/tokens/<int:pk>/revoke/",
+        account_views.token_revoke_view,
+        name="token-revoke",
+    ),
 ]

@@ -1,97 +1,210 @@
-"""Website views: thin; rules live in services and selectors."""
+"""Participant pages: catalog, the benchmark tabs, submissions. Thin: rules live
+in services and selectors."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+import re
+import shlex
 from pathlib import Path
 
 import markdown
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
-from django.http import FileResponse, Http404, HttpResponseNotAllowed, JsonResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from earthbench import storage
-from earthbench.accounts.models import ApiToken
-from earthbench.accounts.services import team_for_user, token_create, token_revoke, user_create
+from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
-from earthbench.web.forms import SignupForm, SubmitForm, TokenForm
+from earthbench.web import selectors
+from earthbench.web.forms import SubmitForm
+
+TABS = (
+    ("overview", "Overview", "benchmark"),
+    ("data", "Data", "benchmark-data-tab"),
+    ("leaderboard", "Leaderboard", "benchmark-leaderboard"),
+    ("submit", "Submit", "benchmark-submit"),
+    ("mine", "My submissions", "benchmark-mine"),
+)
 
 
 def benchmark_list(request):
-    qs = Benchmark.objects.filter(is_published=True).annotate(
-        n_subs=Count("submissions", filter=Q(submissions__status="scored"))
+    filters = selectors.CatalogFilters.from_query(request.GET)
+    benches, facets = selectors.catalog(filters=filters)
+    return render(
+        request,
+        "web/benchmark_list.html",
+        {"benchmarks": benches, "facets": facets, "f": filters},
     )
-    kind = request.GET.get("kind", "")
-    q = request.GET.get("q", "").strip()
-    if kind:
-        qs = qs.filter(task_kind=kind)
-    if q:
-        qs = qs.filter(Q(title__icontains=q) | Q(slug__icontains=q) | Q(summary__icontains=q))
-    kinds = Benchmark.objects.filter(is_published=True).values_list("task_kind", flat=True).distinct().order_by("task_kind")
-    return render(request, "web/benchmark_list.html", {"benchmarks": qs, "kinds": kinds, "kind": kind, "q": q})
 
 
-def _submit_context(request, bench):
-    ctx = {}
-    if request.user.is_authenticated:
-        ctx["quota"] = services.quota_for(team=team_for_user(user=request.user), benchmark=bench)
-    return ctx
+# ------------------------------------------------------------------ benchmark tabs
+
+
+def _published(slug: str) -> Benchmark:
+    return get_object_or_404(Benchmark, slug=slug, is_published=True)
+
+
+def _tab_context(request, bench: Benchmark, tab: str, **extra) -> dict:
+    host = is_host(benchmark=bench, user=request.user)
+    tabs = [(key, label, reverse(name, args=[bench.slug])) for key, label, name in TABS]
+    if host:
+        tabs.append(("host", "Host", reverse("benchmark-host", args=[bench.slug])))
+    return {"bench": bench, "tab": tab, "tabs": tabs, "is_host": host, **extra}
+
+
+def card_html(card: str) -> str:
+    """The README card as HTML, without its first heading (the page has the title)."""
+    body = re.sub(r"\A\s*#[^#\n][^\n]*\n", "", card, count=1)
+    return markdown.markdown(body, extensions=["fenced_code", "tables"])
 
 
 def benchmark_detail(request, slug):
-    bench = get_object_or_404(Benchmark, slug=slug, is_published=True)
+    bench = _published(slug)
+    spec = bench.spec or {}
+    ctx = _tab_context(
+        request,
+        bench,
+        "overview",
+        card_html=card_html(bench.card),
+        top_rows=leaderboard_rows(benchmark=bench, split="public")[:5],
+        sensors=spec.get("sensors") or [],
+        inputs_description=(spec.get("inputs") or {}).get("description", ""),
+        licence=spec.get("licence", ""),
+        citation=spec.get("citation", ""),
+    )
+    return render(request, "web/bench_overview.html", ctx)
+
+
+def _evaluator_command(bench: Benchmark, predictions: str) -> str:
+    parts = [
+        "python -m evaluator score",
+        f"--kind {bench.task_kind}",
+        f"--predictions {shlex.quote(predictions)}",
+        "--truth my_validation_truth" + Path(predictions).suffix,
+    ]
+    if bench.options:
+        parts.append(f"--options {shlex.quote(json.dumps(bench.options))}")
+    return " \\\n    ".join(parts)
+
+
+def benchmark_data_tab(request, slug):
+    bench = _published(slug)
+    sample = selectors.sample_submission_path(bench.slug)
+    predictions = sample.name if sample else "predictions.csv"
+    ctx = _tab_context(
+        request,
+        bench,
+        "data",
+        has_data=storage.public_zip(bench.slug).exists(),
+        sample=sample,
+        sample_head=selectors.text_head(sample) if sample else None,
+        readme=selectors.public_readme(bench.slug),
+        inputs_description=((bench.spec or {}).get("inputs") or {}).get(
+            "description", ""
+        ),
+        command=_evaluator_command(bench, predictions),
+    )
+    return render(request, "web/bench_data.html", ctx)
+
+
+def benchmark_data(request, slug):
+    bench = _published(slug)
+    path = storage.public_zip(bench.slug)
+    if not path.exists():
+        raise Http404("no public data for this benchmark yet")
+    return FileResponse(
+        open(path, "rb"),
+        as_attachment=True,
+        filename=f"{bench.slug}-public.zip",
+        content_type="application/zip",
+    )
+
+
+def benchmark_sample(request, slug):
+    bench = _published(slug)
+    path = selectors.sample_submission_path(bench.slug)
+    if path is None:
+        raise Http404("this benchmark has no sample submission")
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=path.name)
+
+
+def benchmark_leaderboard(request, slug):
+    bench = _published(slug)
     split = request.GET.get("split", "public")
-    if split not in ("public", "private") or not split_visible(benchmark=bench, split=split, user=request.user):
+    if split not in ("public", "private") or not split_visible(
+        benchmark=bench, split=split, user=request.user
+    ):
         split = "public"
     sort = request.GET.get("sort") or None
     try:
         rows = leaderboard_rows(benchmark=bench, split=split, sort=sort)
     except ValueError:
+        sort = None
         rows = leaderboard_rows(benchmark=bench, split=split)
-    ctx = {
-        "plot_time": plots.score_over_time(benchmark=bench, split=split),
-        "plot_pareto": plots.pareto(benchmark=bench, rows=rows) if bench.accepts_containers else None,
-        "is_host": is_host(benchmark=bench, user=request.user),
-        "bench": bench,
-        "rows": rows,
-        "split": split,
-        "private_visible": split_visible(benchmark=bench, split="private", user=request.user),
-        "card_html": markdown.markdown(bench.card, extensions=["fenced_code", "tables"]),
-        "form": SubmitForm(),
-        "has_data": storage.public_zip(bench.slug).exists(),
-        **_submit_context(request, bench),
-    }
-    return render(request, "web/benchmark_detail.html", ctx)
-
-
-def benchmark_data(request, slug):
-    bench = get_object_or_404(Benchmark, slug=slug, is_published=True)
-    path = storage.public_zip(bench.slug)
-    if not path.exists():
-        raise Http404("no public data for this benchmark yet")
-    return FileResponse(
-        open(path, "rb"), as_attachment=True, filename=f"{bench.slug}-public.zip", content_type="application/zip"
+    ctx = _tab_context(
+        request,
+        bench,
+        "leaderboard",
+        rows=rows,
+        split=split,
+        sort=sort,
+        private_visible=split_visible(
+            benchmark=bench, split="private", user=request.user
+        ),
+        plot_time=plots.score_over_time(benchmark=bench, split=split),
+        plot_pareto=plots.pareto(benchmark=bench, rows=rows)
+        if bench.accepts_containers
+        else None,
     )
+    return render(request, "web/bench_leaderboard.html", ctx)
 
 
-@login_required
+def _quota(request, bench):
+    if not request.user.is_authenticated:
+        return None
+    return services.quota_for(team=team_for_user(user=request.user), benchmark=bench)
+
+
 def benchmark_submit(request, slug):
-    bench = get_object_or_404(Benchmark, slug=slug, is_published=True)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    form = SubmitForm(request.POST, request.FILES)
+    bench = _published(slug)
+    if request.method == "POST":
+        return _submit_post(request, bench)
+    ctx = _tab_context(
+        request,
+        bench,
+        "submit",
+        form=SubmitForm(benchmark=bench),
+        quota=_quota(request, bench),
+    )
+    return render(request, "web/bench_submit.html", ctx)
+
+
+def _submit_post(request, bench):
+    """The form POST; answers JSON to the upload script (Accept: application/json)."""
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    back = reverse("benchmark-submit", args=[bench.slug])
+
+    def refuse(message: str):
+        if wants_json:
+            return JsonResponse({"ok": False, "error": message}, status=400)
+        messages.error(request, message)
+        return redirect(back)
+
+    if not request.user.is_authenticated:
+        if wants_json:
+            return JsonResponse({"ok": False, "error": "log in to submit"}, status=403)
+        return redirect(f"{reverse('login')}?next={back}")
+    form = SubmitForm(request.POST, request.FILES, benchmark=bench)
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
-        return redirect(bench.get_absolute_url() + "#submit")
+        return refuse("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
     d = form.cleaned_data
     try:
         sub, _ = services.submission_create(
@@ -103,15 +216,44 @@ def benchmark_submit(request, slug):
             metadata={k: d.get(k, "") for k in services.METADATA_FIELDS},
         )
     except services.SubmissionRefused as exc:
-        messages.error(request, str(exc))
-        return redirect(bench.get_absolute_url() + "#submit")
+        return refuse(str(exc))
+    if wants_json:
+        return JsonResponse(
+            {"ok": True, "id": sub.pk, "redirect": sub.get_absolute_url()}
+        )
     return redirect(sub.get_absolute_url())
+
+
+def benchmark_mine(request, slug):
+    bench = _published(slug)
+    subs, team = [], None
+    if request.user.is_authenticated:
+        team = team_for_user(user=request.user)
+        subs = selectors.team_submissions(team=team, benchmark=bench)
+    ctx = _tab_context(
+        request,
+        bench,
+        "mine",
+        subs=subs,
+        team=team,
+        quota=_quota(request, bench),
+        n_selected=sum(1 for s in subs if s.is_selected),
+    )
+    return render(request, "web/bench_mine.html", ctx)
+
+
+# ------------------------------------------------------------------ submissions
 
 
 def _own_submission(request, pk) -> Submission:
     sub = Submission.objects.select_related("benchmark", "team").filter(pk=pk).first()
-    if sub is None or not request.user.is_authenticated or not (
-        sub.team.memberships.filter(user=request.user).exists() or is_host(benchmark=sub.benchmark, user=request.user)
+    if (
+        sub is None
+        or not request.user.is_authenticated
+        or not (
+            sub.team.memberships.filter(user=request.user).exists()
+            or is_host(benchmark=sub.benchmark, user=request.user)
+        )
     ):
         raise Http404("no such submission")
     return sub
@@ -119,23 +261,40 @@ def _own_submission(request, pk) -> Submission:
 
 def _status_payload(sub: Submission, user) -> dict:
     scores = [
-        {"split": sc.split, "primary_value": sc.primary_value, "metrics": sc.metrics, "ci": sc.ci,
-         "evaluator_version": sc.evaluator_version}
+        {
+            "split": sc.split,
+            "primary_value": sc.primary_value,
+            "metrics": sc.metrics,
+            "ci": sc.ci,
+            "evaluator_version": sc.evaluator_version,
+        }
         for sc in sub.scores.filter(is_current=True)
         if split_visible(benchmark=sub.benchmark, split=sc.split, user=user)
     ]
-    return {"id": sub.pk, "status": sub.status, "error": sub.error, "finished": sub.is_finished, "scores": scores}
+    payload = {
+        "id": sub.pk,
+        "status": sub.status,
+        "error": sub.error,
+        "finished": sub.is_finished,
+        "is_selected": sub.is_selected,
+        "scores": scores,
+    }
+    if sub.kind == Submission.Kind.CONTAINER:
+        payload["log_tail"] = sub.log_tail[-4000:]
+    return payload
 
 
 @login_required
 def submission_detail(request, pk):
     sub = _own_submission(request, pk)
     payload = _status_payload(sub, request.user)
-    visible = [sc for sc in payload["scores"]]
     plot = None
-    if visible:
-        first = next((sc for sc in visible if sc["split"] == "public"), visible[0])
-        plot = plots.per_class_bars(metrics=first["metrics"], title=f"Per class ({first['split']})")
+    if payload["scores"]:
+        scores = payload["scores"]
+        first = next((sc for sc in scores if sc["split"] == "public"), scores[0])
+        plot = plots.per_class_bars(
+            metrics=first["metrics"], title=f"Per class ({first['split']})"
+        )
     return render(
         request,
         "web/submission_detail.html",
@@ -146,44 +305,52 @@ def submission_detail(request, pk):
             "primary": sub.benchmark.primary_metric,
             "metric_specs": sub.benchmark.metrics,
             "plot_classes": plot,
-            "can_select": sub.team.memberships.filter(user=request.user).exists() and sub.status == "scored",
+            "can_select": sub.team.memberships.filter(user=request.user).exists()
+            and sub.status == "scored",
         },
     )
+
+
+def _safe_next(request, fallback: str) -> str:
+    nxt = request.POST.get("next", "")
+    # Only same-site paths: never redirect to another host.
+    return nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback
 
 
 @login_required
 @require_POST
 def submission_select_view(request, pk):
     sub = _own_submission(request, pk)
+    selected = request.POST.get("selected") == "1"
     try:
-        services.submission_select(submission=sub, user=request.user, selected=request.POST.get("selected") == "1")
+        services.submission_select(submission=sub, user=request.user, selected=selected)
     except services.SubmissionRefused as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or sub.get_absolute_url())
+    else:
+        verb = "selected as final" if selected else "no longer selected"
+        messages.success(request, f"Submission #{sub.pk} {verb}.")
+    return redirect(_safe_next(request, sub.get_absolute_url()))
 
 
 @login_required
 @require_POST
 def submission_hide_view(request, pk):
     sub = _own_submission(request, pk)
+    hidden = request.POST.get("hidden", "1") == "1"
     try:
         services.submission_hide(
-            submission=sub, by=request.user, reason=request.POST.get("reason", ""),
-            hidden=request.POST.get("hidden", "1") == "1",
+            submission=sub,
+            by=request.user,
+            reason=request.POST.get("reason", ""),
+            hidden=hidden,
         )
     except services.SubmissionRefused as exc:
         messages.error(request, str(exc))
-    return redirect(request.POST.get("next") or sub.benchmark.get_absolute_url())
-
-
-def plotly_js(request):
-    """The plotly.js bundled with the plotly package, served locally (no CDN)."""
-    import plotly
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    resp = FileResponse(open(path, "rb"), content_type="application/javascript")
-    resp["Cache-Control"] = "public, max-age=86400"
-    return resp
+    else:
+        messages.success(
+            request, f"Submission #{sub.pk} {'hidden' if hidden else 'restored'}."
+        )
+    return redirect(_safe_next(request, sub.benchmark.get_absolute_url()))
 
 
 @login_required
@@ -195,52 +362,15 @@ def submission_status(request, pk):
 @login_required
 def my_submissions(request):
     team = team_for_user(user=request.user)
-    subs = Submission.objects.filter(team=team).select_related("benchmark")[:200]
+    subs = selectors.team_submissions(team=team)
     return render(request, "web/my_submissions.html", {"subs": subs, "team": team})
 
 
-def signup(request):
-    if request.method == "POST":
-        form = SignupForm(request.POST)
-        if form.is_valid():
-            user = user_create(
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password1"],
-                email=form.cleaned_data.get("email") or "",
-            )
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("/")
-    else:
-        form = SignupForm()
-    return render(request, "registration/signup.html", {"form": form})
+def plotly_js(request):
+    """The plotly.js bundled with the plotly package, served locally (no CDN)."""
+    import plotly
 
-
-@login_required
-def tokens(request):
-    new_key = None
-    if request.method == "POST":
-        form = TokenForm(request.POST)
-        if form.is_valid():
-            d = form.cleaned_data
-            scopes = [s for s in ("read", "submit") if d[f"scope_{s}"]]
-            if not scopes:
-                messages.error(request, "choose at least one scope")
-            else:
-                expires = timezone.now() + timedelta(days=d["expires_in_days"]) if d["expires_in_days"] else None
-                _, new_key = token_create(user=request.user, name=d["name"], scopes=scopes, expires_at=expires)
-    else:
-        form = TokenForm()
-    return render(
-        request,
-        "web/tokens.html",
-        {"form": form, "new_key": new_key, "tokens": ApiToken.objects.filter(user=request.user)},
-    )
-
-
-@login_required
-@require_POST
-def token_revoke_view(request, pk):
-    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
-    token_revoke(token=token)
-    messages.success(request, f"Token {token.name} revoked.")
-    return redirect("tokens")
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    resp = FileResponse(open(path, "rb"), content_type="application/javascript")
+    resp["Cache-Control"] = "public, max-age=86400"
+    return resp

@@ -1,0 +1,140 @@
+"""Account pages: sign-up, settings (team), API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from earthbench.accounts.models import ApiToken, Membership
+from earthbench.accounts.services import (
+    TeamError,
+    team_create,
+    team_for_user,
+    team_join,
+    team_leave,
+    token_create,
+    token_revoke,
+    user_create,
+)
+from earthbench.web.forms import SignupForm, TeamCreateForm, TeamJoinForm, TokenForm
+
+
+def signup(request):
+    if request.method == "POST":
+        form = SignupForm(request.POST)
+        if form.is_valid():
+            user = user_create(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data.get("email") or "",
+            )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("/")
+    else:
+        form = SignupForm()
+    return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+def account_settings(request):
+    team = team_for_user(user=request.user)
+    members = (
+        Membership.objects.filter(team=team)
+        .select_related("user")
+        .order_by("joined_at")
+    )
+    return render(
+        request,
+        "web/account.html",
+        {
+            "team": team,
+            "members": members,
+            "create_form": TeamCreateForm(),
+            "join_form": TeamJoinForm(),
+            "n_tokens": ApiToken.objects.filter(
+                user=request.user, revoked_at__isnull=True
+            ).count(),
+        },
+    )
+
+
+def _team_action(request, action, form_class=None):
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
+        return redirect("account")
+    try:
+        team = action(**(form.cleaned_data if form else {}))
+    except TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"You are now in team {team.name}.")
+    return redirect("account")
+
+
+@login_required
+@require_POST
+def team_create_view(request):
+    return _team_action(
+        request, lambda name: team_create(user=request.user, name=name), TeamCreateForm
+    )
+
+
+@login_required
+@require_POST
+def team_join_view(request):
+    return _team_action(
+        request,
+        lambda code: team_join(user=request.user, code=code.strip()),
+        TeamJoinForm,
+    )
+
+
+@login_required
+@require_POST
+def team_leave_view(request):
+    return _team_action(request, lambda: team_leave(user=request.user))
+
+
+@login_required
+def tokens(request):
+    new_key = None
+    if request.method == "POST":
+        form = TokenForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            scopes = [s for s in ("read", "submit") if d[f"scope_{s}"]]
+            if not scopes:
+                messages.error(request, "choose at least one scope")
+            else:
+                days = d["expires_in_days"]
+                expires = timezone.now() + timedelta(days=days) if days else None
+                _, new_key = token_create(
+                    user=request.user, name=d["name"], scopes=scopes, expires_at=expires
+                )
+    else:
+        form = TokenForm()
+    return render(
+        request,
+        "web/tokens.html",
+        {
+            "form": form,
+            "new_key": new_key,
+            "tokens": ApiToken.objects.filter(user=request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def token_revoke_view(request, pk):
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    token_revoke(token=token)
+    messages.success(request, f"Token {token.name} revoked.")
+    return redirect("tokens")
