@@ -32,6 +32,51 @@ _metric = {
     },
 }
 
+_suite_reference = {
+    "type": "object",
+    "required": ["min", "max"],
+    "properties": {
+        "metric": {"type": "string"},
+        "direction": {"enum": ["max", "min"]},
+        "min": {"type": "number"},
+        "max": {"type": "number"},
+        "scores": {"type": "array", "items": {"type": "number"}},
+        "source": {"type": "string"},
+    },
+}
+
+_suite = {
+    "type": "object",
+    "required": ["members"],
+    "properties": {
+        "members": {
+            "type": "array",
+            "minItems": 2,
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": SLUG_RE},
+        },
+        "aggregate": {"enum": ["iqm"]},
+        "confidence": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "n_resamples": {"type": "integer", "minimum": 1},
+        "seed": {"type": "integer"},
+        "reference": {"type": "object", "additionalProperties": _suite_reference},
+        "note": {"type": "string"},
+    },
+}
+
+_efficiency = {
+    "type": "object",
+    "properties": {
+        "columns": {"type": "array", "items": {"type": "string"}},
+        "ranked": {"type": "boolean"},
+        "pareto": {
+            "type": "object",
+            "required": ["x", "y"],
+            "properties": {"x": {"type": "string"}, "y": {"type": "string"}},
+        },
+    },
+}
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": [
@@ -93,7 +138,10 @@ SCHEMA: dict[str, Any] = {
         "importer": {"type": "object"},
         "licence": {"type": "string"},
         "citation": {"type": "string"},
-        "suite": {"type": "object"},
+        # Optional: a leaderboard over member benchmarks (docs/hosting-a-benchmark.md).
+        "suite": _suite,
+        # Optional: efficiency columns of container runs shown / ranked on the board.
+        "efficiency": _efficiency,
         "reference_results": {
             "type": "array",
             "items": {

@@ -77,7 +77,7 @@ class ArraySet:
             try:
                 self._npz = np.load(source.open(files[0]), allow_pickle=False)
                 self._members = {k: k for k in self._npz.files}
-            except (zipfile.BadZipFile, ValueError, OSError) as exc:
+            except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
                 raise ValidationError(f"{source.display}: unreadable NPZ ({exc})") from None
         else:
             self._npz = None
@@ -99,7 +99,8 @@ class ArraySet:
         if self._npz is not None:
             try:
                 return np.asarray(self._npz[sid])
-            except ValueError as exc:  # e.g. object arrays refused
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+                # object arrays refused; a truncated or corrupt NPZ member
                 raise ValidationError(f"{self.where(sid)}: unreadable array ({exc})") from None
         return read_image(self.source, self._members[sid])
 

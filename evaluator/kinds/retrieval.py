@@ -85,16 +85,17 @@ class MatrixFile:
                 path = self._tmp
         try:
             self.array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as exc:
+        except (ValueError, OSError, EOFError) as exc:
             self.close()
             raise ValidationError(
                 f"{self.where}: not a readable .npy array ({exc})"
             ) from None
         if self.array.ndim != 2 or self.array.dtype.kind not in "fiu":
-            self.close()
+            shape, dtype = self.array.shape, self.array.dtype
+            self.close()  # drops self.array: name the shape before
             raise ValidationError(
                 f"{self.where}: expected a 2-D numeric matrix, found shape "
-                f"{self.array.shape} dtype {self.array.dtype}"
+                f"{shape} dtype {dtype}"
             )
 
     def chunks(self):
