@@ -29,6 +29,7 @@ from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.exports import full_results, rows_as_dicts, to_csv
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
+from earthbench.leaderboards.suites import is_suite, suite_rows
 from earthbench.submissions import services, uploads
 from earthbench.submissions.models import Score, Submission, Upload
 
@@ -104,6 +105,18 @@ class Leaderboard(APIView):
             raise ValidationError({"split": "split must be public or private"})
         if not split_visible(benchmark=bench, split=split, user=request.user):
             raise PermissionDenied("the private leaderboard is revealed at the deadline")
+        if is_suite(bench):
+            rows = suite_rows(benchmark=bench, split=split)
+            return Response({
+                "benchmark": bench.slug, "split": split, "primary_metric": "iqm", "direction": "max",
+                "metrics": bench.metrics, "count": len(rows),
+                "results": [
+                    {"rank": r.rank, "team": r.team, "iqm": r.iqm, "primary_value": r.iqm,
+                     "iqm_ci_low": r.ci[0] if r.ci else None, "iqm_ci_high": r.ci[1] if r.ci else None,
+                     "normalised": r.normalised, "scores": r.raw, "missing": r.missing}
+                    for r in rows
+                ],
+            })
         try:
             rows = leaderboard_rows(benchmark=bench, split=split, sort=request.query_params.get("sort"))
         except ValueError as exc:
