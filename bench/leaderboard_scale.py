@@ -1,0 +1,136 @@
+"""Leaderboard read time with many submissions (run against Postgres).
+
+    DATABASE_URL=postgres://user:pw@127.0.0.1:5432/db \
+        python bench/leaderboard_scale.py --submissions 100000 --teams 2000
+
+Creates a scratch benchmark with N scored submissions spread over T teams
+(bulk inserts), refreshes the precomputed leaderboard entries, then times the
+selector and the API endpoint (in-process, Django test client) over repeated
+reads. Prints JSON; removes its data unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "platform")]
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earthbench.settings.dev")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--submissions", type=int, default=100_000)
+    ap.add_argument("--teams", type=int, default=2_000)
+    ap.add_argument("--reads", type=int, default=30)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.utils import timezone
+
+    from earthbench.accounts.models import Membership, Team
+    from earthbench.benchmarks.models import Benchmark
+    from earthbench.leaderboards.selectors import leaderboard_rows
+    from earthbench.leaderboards.services import leaderboard_refresh_benchmark
+    from earthbench.submissions.models import Score, Submission
+
+    settings.ALLOWED_HOSTS = ["*"]
+    call_command("migrate", verbosity=0)
+    slug = "scale-test-v1"
+    Benchmark.objects.filter(slug=slug).delete()
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        bench = Benchmark.objects.create(
+            slug=slug, title="scale test", task_kind="classification", primary_metric="oa",
+            metrics=[{"key": "oa", "direction": "max"}, {"key": "kappa", "direction": "max"}],
+        )
+        User = get_user_model()
+        users = User.objects.bulk_create(
+            [User(username=f"scale-{slug}-{i}") for i in range(args.teams)], batch_size=5000
+        )
+        teams = Team.objects.bulk_create(
+            [Team(name=f"scale-{slug}-{i}") for i in range(args.teams)], batch_size=5000
+        )
+        Membership.objects.bulk_create(
+            [Membership(team=t, user=u) for t, u in zip(teams, users)], batch_size=5000
+        )
+        now = timezone.now()
+        owners = rng.integers(0, args.teams, args.submissions)
+        subs = Submission.objects.bulk_create(
+            [
+                Submission(
+                    benchmark=bench, team=teams[o], created_by=users[o], file_path="x", file_name="x",
+                    file_sha256="0" * 64, file_size=1, status="scored",
+                )
+                for o in owners
+            ],
+            batch_size=5000,
+        )
+        values = rng.uniform(0.3, 0.99, (args.submissions, 2))
+        Score.objects.bulk_create(
+            [
+                Score(submission=s, split=split, metrics={"oa": float(v[j]), "kappa": float(v[j]) - 0.1},
+                      primary_value=float(v[j]), ci={"oa": [float(v[j]) - 0.02, float(v[j]) + 0.02]},
+                      evaluator_version="bench")
+                for s, v in zip(subs, values)
+                for j, split in enumerate(("public", "private"))
+            ],
+            batch_size=5000,
+        )
+        Submission.objects.filter(benchmark=bench).update(created_at=now)
+    insert_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    leaderboard_refresh_benchmark(benchmark=bench)
+    refresh_s = time.perf_counter() - t0
+
+    def timed(fn) -> list[float]:
+        fn()  # warm
+        out = []
+        for _ in range(args.reads):
+            t = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t) * 1000)
+        return out
+
+    client = Client()
+    sel = timed(lambda: leaderboard_rows(benchmark=bench, split="public"))
+    api = timed(lambda: client.get(f"/api/v1/benchmarks/{slug}/leaderboard/?limit=100"))
+    page = timed(lambda: client.get(f"/benchmarks/{slug}/"))
+    report = {
+        "database": connection.vendor,
+        "submissions": args.submissions,
+        "teams": args.teams,
+        "insert_s": round(insert_s, 1),
+        "refresh_all_entries_s": round(refresh_s, 1),
+        "selector_ms": {"p50": round(statistics.median(sel), 1), "max": round(max(sel), 1)},
+        "api_ms": {"p50": round(statistics.median(api), 1), "max": round(max(api), 1)},
+        "page_ms": {"p50": round(statistics.median(page), 1), "max": round(max(page), 1)},
+    }
+    print(json.dumps(report, indent=1))
+    if not args.keep:
+        Score.objects.filter(submission__benchmark=bench).delete()
+        Submission.objects.filter(benchmark=bench).delete()
+        bench.delete()
+        Team.objects.filter(name__startswith=f"scale-{slug}-").delete()
+        User.objects.filter(username__startswith=f"scale-{slug}-").delete()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

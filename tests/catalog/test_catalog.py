@@ -1,0 +1,501 @@
+"""The benchmark catalog: every paper covered, every spec consistent with its kind."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.catalog import CATALOG_DIR, CatalogError, load_catalog, load_spec
+from evaluator.registry import get_kind, kind_names
+
+REPO = Path(__file__).resolve().parents[2]
+BRIEF = REPO.parent / "shared" / "brief" / "CATALOG.md"
+
+# Keys a kind outputs that are not in its `metrics` class attribute (which lists the
+# keys with a fixed direction); each is checked against the kind's card.
+EXTRA_OUTPUT_KEYS: dict[str, dict[str, str]] = {
+    # graded retrieval (TREC qrels) reports r_at_K per query, not the i2t/t2i pair keys
+    "retrieval": {"r_at_1": "max", "r_at_5": "max", "r_at_10": "max"},
+    # regression reports the signed mean error too; it has no "better" direction
+    "regression": {},
+}
+
+# Keys only produced by some option values (a listed key the variant never outputs would
+# show as an empty column). Maps kind -> (option, value) -> keys that variant produces.
+VARIANT_KEYS: dict[str, tuple[str, dict[str, set[str]]]] = {
+    "change-detection": (
+        "variant",
+        {
+            "binary": {"f1", "iou", "precision", "recall", "oa", "kappa"},
+            "conditional": {
+                "bc_iou",
+                "bc_precision",
+                "bc_recall",
+                "bc_f1",
+                "sc_miou",
+                "scs",
+            },
+            "referring": {"miou", "sek", "score", "fscd"},
+        },
+    ),
+    "detection": (
+        "ap_mode",
+        {
+            "voc07": {"map", "ap50"},
+            "voc12": {"map", "ap50"},
+            "coco": {"map", "ap50", "ap75"},
+        },
+    ),
+    "grounding": (
+        "box",
+        {
+            "hbb": {"acc_at_0_5", "miou"},
+            "obb": {"acc_at_0_5", "miou"},
+            "mask": {"acc_at_0_5", "miou", "giou", "ciou"},
+        },
+    ),
+    "captioning": (
+        "variant",
+        {
+            "caption": {
+                "bleu_1",
+                "bleu_2",
+                "bleu_3",
+                "bleu_4",
+                "meteor",
+                "rouge_l",
+                "cider_d",
+            },
+            "change": {
+                "bleu_1",
+                "bleu_2",
+                "bleu_3",
+                "bleu_4",
+                "meteor",
+                "rouge_l",
+                "cider_d",
+                "s_m",
+            },
+        },
+    ),
+    "super-resolution": (
+        "variant",
+        {
+            "plain": {"psnr", "ssim", "sam_deg", "ergas"},
+            "probav": {"psnr", "ssim", "cpsnr", "cssim", "sam_deg", "ergas"},
+            "worldstrat": {"psnr", "ssim", "cpsnr", "cssim", "sam_deg", "ergas"},
+        },
+    ),
+}
+
+SUITE = "suite"  # pseudo-kind: a leaderboard over member benchmarks, no evaluator kind
+
+
+@pytest.fixture(scope="module")
+def specs():
+    return load_catalog()
+
+
+@pytest.fixture(scope="module")
+def by_slug(specs):
+    return {s.slug: s for s in specs}
+
+
+def catalog_table() -> list[tuple[str, list[str]]]:
+    """(exact paper title, [slugs]) for each row of the brief's paper table."""
+    if not BRIEF.exists():
+        pytest.skip(f"catalog brief not available: {BRIEF}")
+    rows = []
+    for line in BRIEF.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) > 4 and cells[1].isdigit():
+            rows.append((cells[2], re.findall(r"`([a-z0-9-]+-v\d+)`", cells[3])))
+    return rows
+
+
+def test_brief_table_parses_sixty_papers():
+    rows = catalog_table()
+    assert len(rows) == 60
+    assert all(slugs for _, slugs in rows)
+
+
+def test_every_paper_title_is_covered_exactly(specs):
+    titles = {title for title, _ in catalog_table()}
+    covered = {p for s in specs for p in s.data["papers"]}
+    assert titles - covered == set(), "papers without a benchmark"
+    assert covered - titles == set(), (
+        "papers: titles not character-for-character in CATALOG.md"
+    )
+
+
+def test_every_slug_in_the_table_exists(by_slug):
+    missing = sorted({s for _, slugs in catalog_table() for s in slugs} - set(by_slug))
+    assert missing == []
+
+
+def test_each_paper_is_listed_on_the_benchmarks_the_table_names(by_slug):
+    for title, slugs in catalog_table():
+        for slug in slugs:
+            assert title in by_slug[slug].data["papers"], (slug, title)
+
+
+def test_task_kind_is_an_evaluator_kind_or_a_suite(specs, by_slug):
+    kinds = set(kind_names())
+    for s in specs:
+        kind = s.data["task_kind"]
+        if kind == SUITE:
+            assert "suite" in s.data, (
+                f"{s.slug}: task_kind suite needs a suite: section"
+            )
+            assert "demo" not in s.data, (
+                f"{s.slug}: a mixed suite has no demo of its own"
+            )
+        else:
+            assert kind in kinds, f"{s.slug}: unknown task_kind {kind!r}"
+
+
+def test_suite_members_exist_and_have_references(specs, by_slug):
+    suites = [s for s in specs if "suite" in s.data]
+    assert {s.slug for s in suites} >= {
+        "embedding-probe-suite-v1",
+        "falcon-multitask-suite-v1",
+        "gfm-bench-suite-v1",
+    }
+    for s in suites:
+        suite = s.data["suite"]
+        for member in suite["members"]:
+            assert member in by_slug, f"{s.slug}: member {member!r} does not exist"
+            assert member != s.slug
+            m = by_slug[member]
+            assert m.data["task_kind"] != SUITE, f"{s.slug}: nested suite {member}"
+            ref = suite["reference"][member]
+            assert ref["metric"] == m.data["primary_metric"], (s.slug, member)
+            assert ref["direction"] == m.metric_direction(m.data["primary_metric"])
+            assert ref["max"] > ref["min"]
+        assert set(suite["reference"]) == set(suite["members"])
+        if s.data["task_kind"] != SUITE:  # uniform suite: members share its kind
+            assert {by_slug[m].data["task_kind"] for m in suite["members"]} == {
+                s.data["task_kind"]
+            }
+
+
+def test_suite_references_feed_the_suite_scorer(specs):
+    from evaluator.suite import suite_scores
+
+    for s in (s for s in specs if "suite" in s.data):
+        refs = s.data["suite"]["reference"]
+        # An entry exactly at each member's upper reference normalises to 1 everywhere.
+        scores = {"top": {m: r["max"] for m, r in refs.items()}}
+        out = suite_scores(scores, refs, seed=0)
+        assert out["top"]["iqm"] == pytest.approx(1.0), s.slug
+
+
+def kind_for(spec):
+    return None if spec.data["task_kind"] == SUITE else get_kind(spec.data["task_kind"])
+
+
+def test_options_are_accepted_by_the_kind(specs):
+    for s in specs:
+        kind = kind_for(s)
+        if kind is None:
+            assert not s.data.get("options"), (
+                f"{s.slug}: a suite takes no scorer options"
+            )
+            continue
+        kind.resolve_options(
+            s.data.get("options", {})
+        )  # raises ValidationError if unknown
+
+
+def test_metric_keys_are_keys_the_kind_outputs(specs):
+    for s in specs:
+        kind = kind_for(s)
+        if kind is None:
+            assert [m["key"] for m in s.data["metrics"]] == ["iqm"], s.slug
+            continue
+        known = {**kind.metrics, **EXTRA_OUTPUT_KEYS.get(kind.name, {})}
+        for m in s.data["metrics"]:
+            assert m["key"] in known, (
+                f"{s.slug}: {kind.name} does not output {m['key']!r}"
+            )
+            assert m["direction"] == known[m["key"]], (
+                f"{s.slug}: direction of {m['key']}"
+            )
+
+
+def test_metric_keys_match_the_variant(specs):
+    for s in specs:
+        kind = kind_for(s)
+        if kind is None or kind.name not in VARIANT_KEYS:
+            continue
+        option, table = VARIANT_KEYS[kind.name]
+        value = kind.resolve_options(s.data.get("options", {}))[option]
+        keys = {m["key"] for m in s.data["metrics"]}
+        assert keys <= table[value], (
+            f"{s.slug}: {keys - table[value]} not output for {value}"
+        )
+
+
+def test_graded_retrieval_lists_the_ndcg_key_for_its_cutoff(specs):
+    for s in specs:
+        if s.data["task_kind"] != "retrieval":
+            continue
+        keys = {m["key"] for m in s.data["metrics"]}
+        graded = any(k.startswith("ndcg_at_") for k in keys)
+        if graded:
+            k = get_kind("retrieval").resolve_options(s.data.get("options", {}))[
+                "ndcg_k"
+            ]
+            assert f"ndcg_at_{k}" in keys and not keys & {"mr", "i2t_r_at_1"}, s.slug
+        else:
+            assert "mr" in keys and not keys & {"r_at_1", "r_at_5", "r_at_10"}, s.slug
+
+
+def test_primary_metric_is_first_and_direction_matches_the_kind(specs):
+    for s in specs:
+        d = s.data
+        assert d["metrics"][0]["key"] == d["primary_metric"], s.slug
+        kind = kind_for(s)
+        if kind is not None:
+            known = {**kind.metrics, **EXTRA_OUTPUT_KEYS.get(kind.name, {})}
+            assert s.metric_direction(d["primary_metric"]) == known[d["primary_metric"]]
+
+
+def test_classification_primary_option_matches_primary_metric(specs):
+    for s in specs:
+        if s.data["task_kind"] == "classification":
+            opts = get_kind("classification").resolve_options(s.data.get("options", {}))
+            assert opts["primary"] == s.data["primary_metric"], s.slug
+
+
+def test_demo_uses_the_kind_generator_with_small_params(specs):
+    for s in specs:
+        demo = s.data.get("demo")
+        if s.data["task_kind"] == SUITE:
+            continue
+        assert demo, f"{s.slug}: no demo section"
+        assert demo["generator"] == s.data["task_kind"], s.slug
+        params = demo.get("params", {})
+        for key in ("n_train", "n_test", "n_queries", "n_gallery", "n_images"):
+            assert params.get(key, 0) <= 500, (s.slug, key)
+        assert params.get("size", 0) <= 512, s.slug
+
+
+def test_demo_seeds_are_distinct(specs):
+    seeds = [s.data["demo"]["seed"] for s in specs if s.data.get("demo")]
+    assert len(seeds) == len(set(seeds))
+
+
+def test_reference_results_use_listed_or_efficiency_metrics(specs):
+    efficiency = {
+        "latency_ms_median",
+        "latency_ms_p90",
+        "peak_gpu_memory_mb",
+        "peak_memory_mb",
+    }
+    for s in specs:
+        keys = {m["key"] for m in s.data["metrics"]}
+        formats = {m["key"]: m.get("format") for m in s.data["metrics"]}
+        for r in s.data.get("reference_results", []):
+            assert r["metric"] in keys | efficiency, (s.slug, r["metric"])
+            if formats.get(r["metric"]) == "percent":
+                assert 0 <= r["value"] <= 1, f"{s.slug}: ratios are stored as fractions"
+            assert re.search(r"\(\d{4}\)$", r["source"]), (
+                f"{s.slug}: source = title (year)"
+            )
+
+
+def test_published_headline_numbers_are_recorded(by_slug):
+    def ref(slug, metric):
+        return [
+            r["value"]
+            for r in by_slug[slug].data["reference_results"]
+            if r["metric"] == metric
+        ]
+
+    assert ref("landcoverai-segmentation-v1", "miou") == [0.8556]
+    assert ref("eurosat-classification-v1", "oa") == [0.9723]
+    assert ref("3dmatch-registration-v1", "rr") == [0.959]
+    assert ref("3dlomatch-registration-v1", "rr") == [0.816]
+    assert ref("levir-cd-v1", "f1") == [0.9127]
+
+
+def test_containers_only_benchmark(by_slug):
+    sub = by_slug["uhr-segmentation-efficiency-v1"].data["submission"]
+    assert sub["predictions"] is False and sub["containers"] is True
+    assert sub["container_limits"]["gpus"] == 1
+
+
+def test_every_benchmark_has_a_card_with_the_essentials(specs):
+    for s in specs:
+        card = s.card
+        assert card.startswith(f"# {s.data['title']}"), s.slug
+        for word in ("**Licence.**", "**Papers served.**"):
+            assert word in card, (s.slug, word)
+        if s.data["task_kind"] != SUITE:
+            for word in (
+                "**Submit.**",
+                "**Metric.**",
+                "**Splits.**",
+                "python -m evaluator score",
+            ):
+                assert word in card, (s.slug, word)
+
+
+def test_docs_catalog_lists_every_benchmark(specs):
+    text = (REPO / "docs" / "catalog.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([a-z0-9-]+-v\d+)` \|", text, re.M))
+    assert listed == {s.slug for s in specs}
+
+
+# --------------------------------------------------------------------- loader behaviour
+
+GOOD = """\
+slug: {slug}
+title: A test benchmark
+summary: Classify things into classes for the catalog loader tests.
+papers: ["A paper"]
+task_kind: classification
+metrics:
+  - {{key: oa, label: OA, direction: max, format: percent}}
+primary_metric: oa
+formats: ["CSV id,label"]
+"""
+
+
+def write(root: Path, slug: str, text: str) -> Path:
+    d = root / slug
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / "benchmark.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_yaml_syntax_error_names_the_file(tmp_path):
+    p = write(
+        tmp_path,
+        "broken-v1",
+        GOOD.format(slug="broken-v1") + "options: {classes: [a, b\n",
+    )
+    with pytest.raises(CatalogError) as exc:
+        load_spec(p, tmp_path)
+    assert str(p) in str(exc.value) and "invalid YAML" in str(exc.value)
+
+
+def test_schema_error_names_the_file_and_field(tmp_path):
+    text = GOOD.format(slug="bad-direction-v1").replace(
+        "direction: max", "direction: up"
+    )
+    p = write(tmp_path, "bad-direction-v1", text)
+    with pytest.raises(CatalogError) as exc:
+        load_spec(p, tmp_path)
+    msg = str(exc.value)
+    assert str(p) in msg and "field 'metrics.0.direction'" in msg
+
+
+def test_unknown_field_and_slug_mismatch_are_errors(tmp_path):
+    p = write(tmp_path, "extra-v1", GOOD.format(slug="extra-v1") + "colour: blue\n")
+    with pytest.raises(CatalogError, match="colour"):
+        load_spec(p, tmp_path)
+    p = write(tmp_path, "folder-v1", GOOD.format(slug="other-v1"))
+    with pytest.raises(CatalogError, match="field 'slug'"):
+        load_spec(p, tmp_path)
+
+
+def test_suite_section_is_validated(tmp_path):
+    text = GOOD.format(slug="s-v1").replace(
+        "task_kind: classification", "task_kind: suite"
+    )
+    p = write(tmp_path, "s-v1", text + "suite: {members: [only-one-v1]}\n")
+    with pytest.raises(CatalogError, match="field 'suite.members'"):
+        load_spec(p, tmp_path)
+    p = write(
+        tmp_path,
+        "s-v1",
+        text + "suite: {members: [a-v1, b-v1], reference: {a-v1: {min: 0}}}\n",
+    )
+    with pytest.raises(CatalogError, match="field 'suite.reference.a-v1'"):
+        load_spec(p, tmp_path)
+
+
+def test_include_merges_the_base_and_overrides(tmp_path):
+    write(
+        tmp_path,
+        "base-v1",
+        GOOD.format(slug="base-v1") + "options: {classes: [a, b]}\n"
+        "demo: {generator: classification, seed: 1, params: {size: 8, bands: 3}}\n",
+    )
+    p = write(
+        tmp_path,
+        "child-v1",
+        "include: base-v1\nslug: child-v1\ntitle: Child track\n"
+        "demo: {seed: 2, params: {size: 16}}\n",
+    )
+    spec = load_spec(p, tmp_path)
+    assert spec.slug == "child-v1" and spec.data["title"] == "Child track"
+    assert spec.data["options"] == {"classes": ["a", "b"]}
+    assert spec.data["demo"] == {
+        "generator": "classification",
+        "seed": 2,
+        "params": {"size": 16, "bands": 3},
+    }
+    assert spec.data["papers"] == ["A paper"]
+
+
+def test_include_of_a_shared_base_and_missing_target(tmp_path):
+    (tmp_path / "_shared").mkdir()
+    (tmp_path / "_shared" / "probe.yaml").write_text(
+        GOOD.format(slug="ignored-v1").split("\n", 1)[1], encoding="utf-8"
+    )
+    p = write(tmp_path, "member-v1", "include: _shared/probe.yaml\nslug: member-v1\n")
+    assert load_spec(p, tmp_path).data["title"] == "A test benchmark"
+    assert [s.slug for s in load_catalog(tmp_path)] == ["member-v1"]
+    p = write(tmp_path, "orphan-v1", "include: nowhere-v1\nslug: orphan-v1\n")
+    with pytest.raises(CatalogError, match="field 'include'"):
+        load_spec(p, tmp_path)
+
+
+def test_real_include_variants_inherit_their_base(by_slug):
+    obb = by_slug["refgeo-grounding-obb-v1"].data
+    hbb = by_slug["refgeo-grounding-v1"].data
+    assert obb["options"]["box"] == "obb" and hbb["options"]["box"] == "hbb"
+    assert obb["task_kind"] == hbb["task_kind"] and obb["papers"] == hbb["papers"]
+    assert (
+        obb["demo"]["generator"] == "grounding"
+        and obb["demo"]["seed"] != hbb["demo"]["seed"]
+    )
+    probe = by_slug["eurosat-embedding-probe-v1"].data
+    assert probe["task_kind"] == "embedding-probe" and probe["options"] == {
+        "knn_k": 5,
+        "seed": 0,
+    }
+
+
+def test_catalog_load_is_idempotent():
+    first, second = load_catalog(), load_catalog()
+    assert [s.slug for s in first] == [s.slug for s in second]
+    assert [s.data for s in first] == [s.data for s in second]
+    assert [s.sha256 for s in first] == [s.sha256 for s in second]
+    assert all(s.path.parent.parent == CATALOG_DIR for s in first)
+
+
+@pytest.mark.slow
+def test_manage_py_catalog_json_lists_all_papers(specs):
+    out = subprocess.run(
+        [sys.executable, "manage.py", "catalog", "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    rows = json.loads(out.stdout)
+    assert {r["slug"] for r in rows} == {s.slug for s in specs}
+    titles = {t for t, _ in catalog_table()}
+    assert {p for r in rows for p in r["papers"]} == titles
+    assert all(r["direction"] in ("max", "min") for r in rows)
