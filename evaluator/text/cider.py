@@ -111,9 +111,13 @@ class CiderStats:
         norm_r = np.sqrt(
             np.bincount(self.r_key, self.r_tf2 * w2[self.r_ng], minlength=n_pairs * N)
         ).reshape(n_pairs, N)
-        num = np.bincount(
-            self.o_key, self.o_val * w2[self.o_ng], minlength=n_pairs * N
-        ).reshape(n_pairs, N)
+        # astype: bincount of an empty array is int64 even with float weights
+        # (no candidate word found in any reference).
+        num = (
+            np.bincount(self.o_key, self.o_val * w2[self.o_ng], minlength=n_pairs * N)
+            .astype(np.float64)
+            .reshape(n_pairs, N)
+        )
         denom = norm_h[self.pair_img] * norm_r
         # pycocoevalcap divides only when both norms are non-zero (else num is 0).
         val = np.divide(num, denom, out=num.copy(), where=denom != 0)

@@ -339,3 +339,20 @@ def test_cli(tmp_path):
         bad.stderr.strip().count("\n") == 0
         and "empty caption for image '1'" in bad.stderr
     )
+
+
+def test_cider_no_shared_words_is_zero_not_a_crash(tmp_path):
+    """Regression: a caption sharing no word with any reference scored 0 instead
+    of crashing (bincount of an empty array is int64)."""
+    import json
+
+    from evaluator.api import score
+
+    truth = tmp_path / "truth.json"
+    truth.write_text(json.dumps({"images": [{"id": 1}, {"id": 2}], "annotations": [
+        {"image_id": 1, "caption": "many buildings near a road"},
+        {"image_id": 2, "caption": "a river crosses green farmland"}]}))
+    pred = tmp_path / "pred.json"
+    pred.write_text(json.dumps([{"image_id": 1, "caption": "zzz"}, {"image_id": 2, "caption": "qqq"}]))
+    out = score("captioning", pred, truth, {"meteor": False})
+    assert out["cider_d"] == 0.0
