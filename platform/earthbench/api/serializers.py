@@ -140,6 +140,7 @@ class LeaderboardSerializer(serializers.Serializer):
     direction = serializers.CharField()
     metrics = serializers.JSONField()
     count = serializers.IntegerField()
+    offset = serializers.IntegerField(required=False)
     results = serializers.ListField(child=serializers.DictField())
 
 

@@ -28,7 +28,12 @@ from earthbench.api import serializers as s
 from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.exports import full_results, rows_as_dicts, to_csv
-from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
+from earthbench.leaderboards.selectors import (
+    is_host,
+    leaderboard_count,
+    leaderboard_rows,
+    split_visible,
+)
 from earthbench.leaderboards.suites import is_suite, suite_rows
 from earthbench.submissions import services, uploads
 from earthbench.submissions.models import Score, Submission, Upload
@@ -117,31 +122,35 @@ class Leaderboard(APIView):
                     for r in rows
                 ],
             })
+        fmt = request.query_params.get("format", "json")
         try:
-            rows = leaderboard_rows(benchmark=bench, split=split, sort=request.query_params.get("sort"))
+            offset = max(0, int(request.query_params.get("offset", 0)))
+            limit = min(1000, max(1, int(request.query_params.get("limit", 100))))
+        except ValueError:
+            raise ValidationError({"limit": "limit and offset must be integers"}) from None
+        page = {} if fmt == "csv" else {"offset": offset, "limit": limit}
+        try:
+            rows = leaderboard_rows(
+                benchmark=bench, split=split, sort=request.query_params.get("sort"), **page
+            )
         except ValueError as exc:
             raise ValidationError({"sort": str(exc)}) from None
         records = rows_as_dicts(bench, rows)
-        fmt = request.query_params.get("format", "json")
         if fmt == "csv":
             resp = HttpResponse(to_csv(records), content_type="text/csv; charset=utf-8")
             resp["Content-Disposition"] = f'attachment; filename="{bench.slug}-{split}.csv"'
             return resp
         if fmt != "json":
             raise ValidationError({"format": "format must be json or csv"})
-        try:
-            offset = max(0, int(request.query_params.get("offset", 0)))
-            limit = min(1000, max(1, int(request.query_params.get("limit", 100))))
-        except ValueError:
-            raise ValidationError({"limit": "limit and offset must be integers"}) from None
         body = {
             "benchmark": bench.slug,
             "split": split,
             "primary_metric": bench.primary_metric,
             "direction": bench.primary_direction,
             "metrics": bench.metrics,
-            "count": len(records),
-            "results": records[offset : offset + limit],
+            "count": leaderboard_count(benchmark=bench, split=split),
+            "offset": offset,
+            "results": records,
         }
         etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32] + '"'
         if request.headers.get("If-None-Match") == etag:

@@ -63,30 +63,65 @@ def _overlaps(a_low, a_high, b_low, b_high) -> bool:
     return a_low <= b_high and b_low <= a_high
 
 
-def leaderboard_rows(*, benchmark: Benchmark, split: str, sort: str | None = None) -> list[Row]:
-    """Rows in rank order (the caller checks visibility with ``split_visible``)."""
-    entries = (
-        LeaderboardEntry.objects.filter(benchmark=benchmark, split=split)
-        .select_related("submission", "score", "team")
-        .order_by("sort_value", "submitted_at", "submission_id")
-    )
-    rows: list[Row] = []
-    rank = 0
+_ORDER = ("sort_value", "submitted_at", "submission_id")
+
+
+def leaderboard_count(*, benchmark: Benchmark, split: str) -> int:
+    return LeaderboardEntry.objects.filter(benchmark=benchmark, split=split).count()
+
+
+def leaderboard_rows(
+    *,
+    benchmark: Benchmark,
+    split: str,
+    sort: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[Row]:
+    """Rows in rank order (the caller checks visibility with ``split_visible``).
+
+    Ranks and the leader's interval come from one narrow query over all entries;
+    only the requested page is loaded in full, so a read stays fast however many
+    teams and submissions there are.
+    """
+    base = LeaderboardEntry.objects.filter(benchmark=benchmark, split=split).order_by(*_ORDER)
+    light = list(base.values_list("pk", "is_baseline", "ci_low", "ci_high"))
+    ranks: dict[int, int | None] = {}
     leader = None
-    for e in entries:
+    rank = 0
+    for pk, is_baseline, lo, hi in light:
+        if is_baseline:
+            ranks[pk] = None
+            continue
+        rank += 1
+        ranks[pk] = rank
+        leader = leader or (pk, lo, hi)
+    if sort and sort != benchmark.primary_metric:
+        if sort not in {m["key"] for m in benchmark.metrics}:
+            raise ValueError(f"unknown metric {sort!r}")
+        page_pks = [pk for pk, *_ in light]  # re-sorted below on the metric
+    else:
+        end = None if limit is None else offset + limit
+        page_pks = [pk for pk, *_ in light[offset:end]]
+    full = (
+        LeaderboardEntry.objects.filter(pk__in=page_pks)
+        .select_related("submission", "score", "team")
+        .defer("score__samples", "score__primary_draws", "submission__log_tail", "submission__description")
+        .in_bulk()
+    )
+    rows = []
+    for pk in page_pks:
+        e = full[pk]
         sub = e.submission
-        if not e.is_baseline:
-            rank += 1
-            leader = leader or e
         rows.append(
             Row(
-                rank=None if e.is_baseline else rank,
+                rank=ranks[pk],
                 team="Baseline" if e.is_baseline else e.team.name,
                 submission_id=sub.pk,
                 method_name=sub.method_name,
                 created_at=sub.created_at,
                 primary_value=e.primary_value,
-                metrics={k: v for k, v in e.score.metrics.items() if k != "per_class"},
+                metrics={k: v for k, v in e.score.metrics.items() if k not in ("per_class", "per_type", "samples")},
                 ci=e.score.ci,
                 is_baseline=e.is_baseline,
                 efficiency=sub.efficiency,
@@ -94,14 +129,12 @@ def leaderboard_rows(*, benchmark: Benchmark, split: str, sort: str | None = Non
                 tied_with_leader=(
                     leader is not None
                     and not e.is_baseline
-                    and (e is leader or _overlaps(e.ci_low, e.ci_high, leader.ci_low, leader.ci_high))
+                    and (pk == leader[0] or _overlaps(e.ci_low, e.ci_high, leader[1], leader[2]))
                 ),
             )
         )
     if sort and sort != benchmark.primary_metric:
-        direction = next((m["direction"] for m in benchmark.metrics if m["key"] == sort), None)
-        if direction is None:
-            raise ValueError(f"unknown metric {sort!r}")
+        direction = next(m["direction"] for m in benchmark.metrics if m["key"] == sort)
 
         def key(r: Row):
             v = r.metrics.get(sort)
@@ -109,4 +142,6 @@ def leaderboard_rows(*, benchmark: Benchmark, split: str, sort: str | None = Non
             return (not ok, (-v if direction == "max" else v) if ok else 0.0, r.created_at)
 
         rows.sort(key=key)
+        end = None if limit is None else offset + limit
+        rows = rows[offset:end]
     return rows
