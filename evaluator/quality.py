@@ -29,8 +29,10 @@ finite and a perfect image ranks best.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -46,6 +48,26 @@ SSIM_K2 = 0.03
 _PAD = (SSIM_KERNEL - 1) // 2
 #: Smallest side SSIM can be computed on (reflect padding needs side > pad).
 SSIM_MIN_SIDE = _PAD + 1
+
+
+@contextlib.contextmanager
+def cpu_single_thread(device: torch.device) -> Iterator[None]:
+    """Run torch on one intra-op thread on a CPU device, restoring the setting.
+
+    Per-image tensors here are small (an image is at most a few MB) and the
+    kernels are elementwise: on a 2-core worker OpenMP's fork/join costs more
+    than it saves, and under load (other processes on the cores) it was 10x
+    slower (1 ms instead of 0.1 ms per 57k-element ``add_``; bench/run.py).
+    """
+    if device.type != "cpu":
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def resolve_device(setting: str | None = None) -> torch.device:

@@ -337,29 +337,31 @@ class SuperResolution(Kind):
         shifts: list = []
         ranges: set[float] = set()
         # Streaming: one pair decoded at a time; only per-image numbers are kept.
-        for i, sid in enumerate(ids):
-            t = read_image(truth, images[sid])
-            where_t = truth.where(images[sid])
-            check_ndim(t, where_t)
-            r = float(opts["data_range"] or default_data_range(t.dtype, where_t))
-            ranges.add(r)
-            p = preds.get(sid)
-            check_pair(p, t, preds.where(sid), r)
-            m = read_mask(truth, masks[sid], t) if sid in masks else None
-            self._check_size(t, opts, where_t)
-            res = score_image(
-                p,
-                t,
-                m,
-                data_range=r,
-                border=opts["border"],
-                shift=opts["shift"],
-                scale=opts["scale"],
-                device=device,
-            )
-            for k in keys:
-                values[k][i] = res[k]
-            shifts.append(res["shift"])
+        # One torch thread on CPU: see quality.cpu_single_thread.
+        with quality.cpu_single_thread(device):
+            for i, sid in enumerate(ids):
+                t = read_image(truth, images[sid])
+                where_t = truth.where(images[sid])
+                check_ndim(t, where_t)
+                r = float(opts["data_range"] or default_data_range(t.dtype, where_t))
+                ranges.add(r)
+                p = preds.get(sid)
+                check_pair(p, t, preds.where(sid), r)
+                m = read_mask(truth, masks[sid], t) if sid in masks else None
+                self._check_size(t, opts, where_t)
+                res = score_image(
+                    p,
+                    t,
+                    m,
+                    data_range=r,
+                    border=opts["border"],
+                    shift=opts["shift"],
+                    scale=opts["scale"],
+                    device=device,
+                )
+                for k in keys:
+                    values[k][i] = res[k]
+                shifts.append(res["shift"])
         info = {
             "variant": opts["variant"],
             "data_range": ranges.pop() if len(ranges) == 1 else sorted(ranges),

@@ -1,0 +1,202 @@
+"""Scoring speed of EarthBench's heavy kinds against their reference implementations.
+
+    python bench/run.py [--quick] [--only KIND] [--json OUT] [--no-plot]
+
+For every case and input size: seeded inputs are generated, EarthBench's scorer
+and each reference run on the same data in forked children (bench/measure.py:
+wall time and peak resident-memory growth), their metrics are ASSERTED equal to
+1e-6, and a table is printed. ``ratio`` = reference seconds / EarthBench seconds
+(> 1: EarthBench is faster). Results go to bench/results/ (scoring.json,
+scoring.md, scoring.png); exit status 1 when any equality check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # `python bench/run.py` puts bench/ first, not the repo
+    sys.path.insert(0, str(REPO))
+
+from bench.common import Case, assert_equal  # noqa: E402
+from bench.measure import measure  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+
+
+def all_cases() -> list[Case]:
+    from bench import cases_boxes, cases_masks, cases_misc
+
+    return cases_masks.CASES + cases_boxes.CASES + cases_misc.CASES
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, no GPU used"
+
+
+def run_size(case: Case, size: int, work: Path) -> list[dict[str, Any]]:
+    t0 = time.perf_counter()
+    prep = case.prepare(size, work)
+    gen_s = time.perf_counter() - t0
+    eb = measure(prep.eb, prep.eb_setup)
+    rows = [
+        _row(case, size, "EarthBench", eb, prep.eb_timed, prep.size_note, None, gen_s)
+    ]
+    for ref in prep.refs:
+        m = measure(ref.run, ref.setup)
+        checked = None
+        if ref.compare:
+            checked = assert_equal(
+                eb.result, m.result, f"{case.name} n={size} {ref.name}"
+            )
+        rows.append(
+            _row(case, size, ref.name, m, ref.timed, "", eb.seconds, None, checked)
+        )
+    return rows
+
+
+def _row(case, size, impl, m, timed, note, eb_s, gen_s, checked=None) -> dict[str, Any]:
+    row = {
+        "case": case.name,
+        "kind": case.kind,
+        "size": size,
+        "unit": case.unit,
+        "impl": impl,
+        "seconds": round(m.seconds, 4),
+        "peak_mb": round(m.peak_mb, 1),
+        "timed": timed,
+    }
+    if note:
+        row["inputs"] = note
+    if gen_s is not None:
+        row["generate_s"] = round(gen_s, 2)
+    if eb_s is not None:
+        row["ratio"] = round(m.seconds / eb_s, 3) if eb_s > 0 else None
+    if checked is not None:
+        row["equal_keys"] = checked
+    return row
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = "| case | n | implementation | seconds | peak MB | ratio ref/EB | equal |"
+    lines = [head, "|" + "---|" * 7]
+    for r in rows:
+        ratio = "" if "ratio" not in r else f"{r['ratio']:.2f}"
+        if r["impl"] == "png-decode":  # a floor, not a competitor: EB / decode
+            ratio = f"EB/decode {1 / r['ratio']:.2f}" if r.get("ratio") else ""
+        eq = f"{r['equal_keys']} keys" if "equal_keys" in r else ""
+        lines.append(
+            f"| {r['case']} | {r['size']} {r['unit']} | {r['impl']} | "
+            f"{r['seconds']:.3f} | {r['peak_mb']:.1f} | {ratio} | {eq} |"
+        )
+    return "\n".join(lines)
+
+
+def plot(rows: list[dict[str, Any]], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    cases = sorted({r["case"] for r in rows})
+    cols = 3
+    fig, axes = plt.subplots(
+        (len(cases) + cols - 1) // cols,
+        cols,
+        figsize=(5 * cols, 3.6 * ((len(cases) + 2) // 3)),
+    )
+    for ax, case in zip(axes.ravel(), cases, strict=False):
+        sel = [r for r in rows if r["case"] == case]
+        for impl in dict.fromkeys(r["impl"] for r in sel):
+            pts = sorted((r["size"], r["seconds"]) for r in sel if r["impl"] == impl)
+            ax.loglog(*zip(*pts, strict=True), marker="o", label=impl[:34])
+        ax.set_title(case, fontsize=9)
+        ax.set_xlabel(sel[0]["unit"], fontsize=8)
+        ax.set_ylabel("seconds", fontsize=8)
+        ax.legend(fontsize=6)
+    for ax in axes.ravel()[len(cases) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (< 1 min)")
+    ap.add_argument("--only", action="append", help="kind or case name (repeatable)")
+    ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    ap.add_argument("--no-plot", action="store_true")
+    args = ap.parse_args(argv)
+
+    cases = all_cases()
+    if args.only:
+        cases = [c for c in cases if c.kind in args.only or c.name in args.only]
+        if not cases:
+            ap.error(f"no case matches {args.only}")
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    started = time.perf_counter()
+    for case in cases:
+        for size in case.quick_sizes if args.quick else case.sizes:
+            work = Path(tempfile.mkdtemp(prefix=f"eb-bench-{case.name}-"))
+            try:
+                new = run_size(case, size, work)
+                rows += new
+                print(table(new).split("\n", 2)[2], flush=True)
+            except (AssertionError, RuntimeError, TimeoutError) as exc:
+                failures.append(f"{case.name} n={size}: {exc}")
+                print(
+                    f"FAILED {case.name} n={size}: {exc}", file=sys.stderr, flush=True
+                )
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+    total = time.perf_counter() - started
+    report = {
+        "machine": machine(),
+        "command": "python bench/run.py" + (" --quick" if args.quick else ""),
+        "total_seconds": round(total, 1),
+        "rows": rows,
+        "failures": failures,
+    }
+    print()
+    print(table(rows))
+    print(f"\nmachine: {report['machine']}; total {total:.0f} s")
+    print(json.dumps({"ok": not failures, "failures": failures, "n_rows": len(rows)}))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = "-quick" if args.quick else ""
+    if not args.only:
+        (RESULTS / f"scoring{suffix}.json").write_text(json.dumps(report, indent=1))
+        (RESULTS / f"scoring{suffix}.md").write_text(
+            f"Machine: {report['machine']}  \nCommand: `{report['command']}`  \n"
+            f"Total: {total:.0f} s\n\n{table(rows)}\n"
+        )
+        if not args.no_plot:
+            plot(rows, RESULTS / f"scoring{suffix}.png")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
