@@ -136,6 +136,14 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis/SQS: an unacknowledged message (its worker died) is redelivered after
+# this many seconds (kombu's default: 3600). Keep it above the longest scoring
+# run, or a healthy run is handed to a second worker (which then waits for
+# EARTHBENCH_RETAKE_AFTER_S before taking it over).
+if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": int(os.environ["CELERY_VISIBILITY_TIMEOUT"])
+    }
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ROUTES = {

@@ -107,7 +107,20 @@ def _enqueue(submission: Submission) -> None:
         else tasks.score_submission
     )
     sub_id = submission.pk
-    transaction.on_commit(lambda: task.apply_async(kwargs={"submission_id": sub_id}))
+
+    def send() -> None:
+        from kombu.exceptions import OperationalError
+
+        try:
+            task.apply_async(kwargs={"submission_id": sub_id})
+        except OperationalError:
+            # Broker unreachable. The row and its file are committed, so the
+            # upload is kept and reported as queued; the reaper re-enqueues it
+            # (queued longer than EARTHBENCH_SCORING_TIMEOUT_S) once the broker
+            # is back. Raising here would turn a saved submission into a 500.
+            log.exception("could not enqueue submission %s; the reaper will retry", sub_id)
+
+    transaction.on_commit(send)
 
 
 def submission_create(
@@ -340,6 +353,7 @@ def compute_scores(
 def submission_record_scores(*, submission_id: int, results: dict, efficiency=None) -> bool:
     """Write Score rows and mark scored, atomically; False if the run was superseded."""
     with transaction.atomic():
+        _lock_team_of(submission_id)
         sub = Submission.objects.select_for_update().get(pk=submission_id)
         if sub.status != Submission.Status.RUNNING:
             return False
@@ -366,6 +380,15 @@ def submission_record_scores(*, submission_id: int, results: dict, efficiency=No
         _event(sub, sub.status)
         leaderboard_refresh_team(benchmark=sub.benchmark, team=sub.team)
     return True
+
+
+def _lock_team_of(submission_id: int) -> None:
+    """Serialise leaderboard refreshes of one team (team row, then submission:
+    the order submission_create/select use). Without it, two workers finishing
+    two submissions of a team at once each pick the team's best without seeing
+    the other's uncommitted scores, and the last commit wins (seen on Postgres)."""
+    team_id = Submission.objects.values_list("team_id", flat=True).get(pk=submission_id)
+    Team.objects.select_for_update().filter(pk=team_id).first()
 
 
 def submission_fail(*, submission_id: int, message: str, counts: bool = False) -> None:
@@ -496,6 +519,7 @@ def submission_hide(*, submission: Submission, by, reason: str, hidden: bool = T
     if hidden and not reason.strip():
         raise SubmissionRefused("a reason is required", field="reason")
     with transaction.atomic():
+        _lock_team_of(submission.pk)
         sub = Submission.objects.select_for_update().get(pk=submission.pk)
         sub.is_hidden = hidden
         sub.hidden_reason = reason.strip() if hidden else ""

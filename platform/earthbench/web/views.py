@@ -111,6 +111,9 @@ def benchmark_data_tab(request, slug):
             "description", ""
         ),
         command=_evaluator_command(bench, predictions),
+        options_json=json.dumps(bench.options, ensure_ascii=False)
+        if bench.options
+        else "",
     )
     return render(request, "web/bench_data.html", ctx)
 
