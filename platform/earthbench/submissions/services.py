@@ -149,7 +149,7 @@ def submission_create(
         raise SubmissionRefused("Idempotency-Key is longer than 200 characters")
     if kind not in Submission.Kind.values:
         raise SubmissionRefused(f"unknown submission kind {kind!r}", field="kind")
-    if kind == Submission.Kind.PREDICTIONS and not benchmark.accepts_predictions:
+    if kind == Submission.Kind.PREDICTIONS and not benchmark.accepts_predictions and not is_baseline:
         raise SubmissionRefused(
             f"{benchmark.slug} accepts model containers only", field="kind"
         )

@@ -36,8 +36,8 @@ def host_dashboard(request, slug):
         bench,
         "host",
         queue=selectors.host_queue(benchmark=bench),
-        public_rows=leaderboard_rows(benchmark=bench, split="public"),
-        private_rows=leaderboard_rows(benchmark=bench, split="private"),
+        public_rows=leaderboard_rows(benchmark=bench, split="public", limit=200),
+        private_rows=leaderboard_rows(benchmark=bench, split="private", limit=200),
     )
     return render(request, "web/bench_host.html", ctx)
 

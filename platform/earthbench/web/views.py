@@ -21,6 +21,9 @@ from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
+
+# The page shows the top rows; the CSV/JSON exports carry all of them.
+LEADERBOARD_PAGE_ROWS = 200
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
 from earthbench.web import selectors
@@ -74,7 +77,7 @@ def benchmark_detail(request, slug):
         bench,
         "overview",
         card_html=card_html(bench.card),
-        top_rows=leaderboard_rows(benchmark=bench, split="public")[:5],
+        top_rows=leaderboard_rows(benchmark=bench, split="public", limit=5),
         sensors=spec.get("sensors") or [],
         inputs_description=(spec.get("inputs") or {}).get("description", ""),
         licence=spec.get("licence", ""),
@@ -148,10 +151,10 @@ def benchmark_leaderboard(request, slug):
         split = "public"
     sort = request.GET.get("sort") or None
     try:
-        rows = leaderboard_rows(benchmark=bench, split=split, sort=sort)
+        rows = leaderboard_rows(benchmark=bench, split=split, sort=sort, limit=LEADERBOARD_PAGE_ROWS)
     except ValueError:
         sort = None
-        rows = leaderboard_rows(benchmark=bench, split=split)
+        rows = leaderboard_rows(benchmark=bench, split=split, limit=LEADERBOARD_PAGE_ROWS)
     ctx = _tab_context(
         request,
         bench,

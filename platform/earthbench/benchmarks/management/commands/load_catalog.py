@@ -22,15 +22,24 @@ class Command(BaseCommand):
             benches = services.catalog_sync()
         except CatalogError as exc:
             raise CommandError(str(exc)) from None
+        problems = []
         for bench in benches:
             if opts["only"] and bench.slug not in opts["only"]:
                 continue
             if opts["no_demo"]:
                 continue
-            made = services.benchmark_prepare_demo(benchmark=bench, force=opts["force"])
-            sub = services.benchmark_ensure_baseline(benchmark=bench)
+            try:
+                made = services.benchmark_prepare_demo(benchmark=bench, force=opts["force"])
+                sub = services.benchmark_ensure_baseline(benchmark=bench)
+            except Exception as exc:  # one broken benchmark must not stop the others
+                problems.append(bench.slug)
+                self.stderr.write(f"{bench.slug}: FAILED: {type(exc).__name__}: {exc}")
+                continue
             status = f"baseline {sub.status}" if sub else "no baseline"
             if sub is not None and sub.status == "failed":
+                problems.append(bench.slug)
                 status += f": {sub.error}"
             self.stdout.write(f"{bench.slug}: {'demo data generated' if made else 'data up to date'}, {status}")
+        if problems:
+            raise CommandError(f"{len(problems)} benchmark(s) failed: {', '.join(problems)}")
         self.stdout.write(self.style.SUCCESS(f"{len(benches)} benchmarks loaded"))
