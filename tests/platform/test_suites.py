@@ -42,3 +42,16 @@ def test_suite_rows_match_hand_computation(suite, eurosat, perfect_csv, half_rig
     assert top["iqm_ci_low"] is not None
     # b has no twin entry: missing, unranked, listed last
     assert rows[1]["team"] == b.username and rows[1]["rank"] is None and rows[1]["missing"] == [twin.slug]
+
+
+def test_suite_page_renders_table_and_plot(client, suite, eurosat, perfect_csv):
+    s, twin = suite
+    s.is_published = True
+    s.save()
+    a = UserFactory()
+    for bench in (eurosat, twin):
+        services.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
+    r = client.get("/benchmarks/mini-suite-v1/leaderboard/")
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert "suite-leaderboard" in body and a.username in body and "plot-suite-data" in body

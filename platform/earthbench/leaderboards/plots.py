@@ -96,3 +96,17 @@ def pareto(*, benchmark: Benchmark, rows) -> dict | None:
     fig.update_layout(title=f"{benchmark.primary_metric} vs latency", xaxis_title="latency (ms/sample, median)",
                       yaxis_title=benchmark.primary_metric, **_LAYOUT)
     return _fig_json(fig)
+
+
+def suite_bars(*, rows, max_teams: int = 8) -> dict | None:
+    """Normalised score per member benchmark for the top teams of a suite."""
+    rows = [r for r in rows if r.normalised][:max_teams]
+    if not rows:
+        return None
+    members = sorted({m for r in rows for m in r.normalised})
+    fig = go.Figure()
+    for r in rows:
+        fig.add_trace(go.Bar(name=r.team, x=members, y=[r.normalised.get(m) for m in members]))
+    fig.update_layout(title="Normalised score per member benchmark (0 = worst reference, 1 = best)",
+                      barmode="group", **_LAYOUT)
+    return _fig_json(fig)

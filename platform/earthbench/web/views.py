@@ -22,6 +22,8 @@ from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
 
+from earthbench.leaderboards.suites import is_suite, suite_rows
+
 # The page shows the top rows; the CSV/JSON exports carry all of them.
 LEADERBOARD_PAGE_ROWS = 200
 from earthbench.submissions import services
@@ -149,6 +151,15 @@ def benchmark_leaderboard(request, slug):
         benchmark=bench, split=split, user=request.user
     ):
         split = "public"
+    if is_suite(bench):
+        rows = suite_rows(benchmark=bench, split=split)
+        ctx = _tab_context(
+            request, bench, "leaderboard", suite_rows=rows, split=split,
+            members=bench.spec["suite"]["members"],
+            private_visible=split_visible(benchmark=bench, split="private", user=request.user),
+            plot_suite=plots.suite_bars(rows=rows),
+        )
+        return render(request, "web/bench_suite.html", ctx)
     sort = request.GET.get("sort") or None
     try:
         rows = leaderboard_rows(benchmark=bench, split=split, sort=sort, limit=LEADERBOARD_PAGE_ROWS)
