@@ -68,7 +68,7 @@ def main() -> int:
             [Team(name=f"scale-{slug}-{i}") for i in range(args.teams)], batch_size=5000
         )
         Membership.objects.bulk_create(
-            [Membership(team=t, user=u) for t, u in zip(teams, users)], batch_size=5000
+            [Membership(team=t, user=u) for t, u in zip(teams, users, strict=True)], batch_size=5000
         )
         now = timezone.now()
         owners = rng.integers(0, args.teams, args.submissions)
@@ -88,7 +88,7 @@ def main() -> int:
                 Score(submission=s, split=split, metrics={"oa": float(v[j]), "kappa": float(v[j]) - 0.1},
                       primary_value=float(v[j]), ci={"oa": [float(v[j]) - 0.02, float(v[j]) + 0.02]},
                       evaluator_version="bench")
-                for s, v in zip(subs, values)
+                for s, v in zip(subs, values, strict=True)
                 for j, split in enumerate(("public", "private"))
             ],
             batch_size=5000,
@@ -109,16 +109,18 @@ def main() -> int:
         return out
 
     client = Client()
-    sel = timed(lambda: leaderboard_rows(benchmark=bench, split="public"))
+    sel = timed(lambda: leaderboard_rows(benchmark=bench, split="public", limit=100))
+    full = timed(lambda: leaderboard_rows(benchmark=bench, split="public"))
     api = timed(lambda: client.get(f"/api/v1/benchmarks/{slug}/leaderboard/?limit=100"))
-    page = timed(lambda: client.get(f"/benchmarks/{slug}/"))
+    page = timed(lambda: client.get(f"/benchmarks/{slug}/leaderboard/"))
     report = {
         "database": connection.vendor,
         "submissions": args.submissions,
         "teams": args.teams,
         "insert_s": round(insert_s, 1),
         "refresh_all_entries_s": round(refresh_s, 1),
-        "selector_ms": {"p50": round(statistics.median(sel), 1), "max": round(max(sel), 1)},
+        "selector_top100_ms": {"p50": round(statistics.median(sel), 1), "max": round(max(sel), 1)},
+        "selector_all_rows_ms": {"p50": round(statistics.median(full), 1), "max": round(max(full), 1)},
         "api_ms": {"p50": round(statistics.median(api), 1), "max": round(max(api), 1)},
         "page_ms": {"p50": round(statistics.median(page), 1), "max": round(max(page), 1)},
     }
