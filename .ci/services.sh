@@ -96,8 +96,10 @@ start_redis() {
   command -v redis-server >/dev/null && command -v redis-cli >/dev/null || apt_install redis-server
   if redis_answers; then log "redis already answering on 127.0.0.1:$REDIS_PORT"; return; fi
   log "starting redis-server"
-  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" \
-    --dir /tmp --logfile /tmp/earthbench-redis.log >&2
+  mkdir -p /tmp/earthbench-redis
+  # appendonly: queued tasks survive a crash of the broker (at most ~1 s lost).
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --appendonly yes \
+    --dir /tmp/earthbench-redis --logfile /tmp/earthbench-redis/redis.log >&2
   wait_until 15 redis_answers || { log "redis did not come up"; exit 1; }
 }
 

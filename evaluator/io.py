@@ -187,8 +187,13 @@ class ZipSource(Source):
             info = self._members[name]
         except KeyError:
             raise ValidationError(f"{self.display}: no member {name!r}") from None
+        try:
+            raw = self._zip.open(info)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+            # mismatched local header, unsupported compression, encrypted entry
+            raise ValidationError(f"{self.where(name)}: unreadable ZIP entry ({exc})") from None
         # Read through a size-capped wrapper: the header's file_size can lie.
-        return _CappedReader(self._zip.open(info), info.file_size, self.where(name))
+        return _CappedReader(raw, info.file_size, self.where(name))
 
 
 class _CappedReader(io.RawIOBase):
@@ -203,7 +208,7 @@ class _CappedReader(io.RawIOBase):
     def readinto(self, b) -> int:
         try:
             n = self._raw.readinto(b)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             raise ValidationError(f"{self._where}: corrupt ZIP entry ({exc})") from None
         self._left -= n
         if self._left < 0:

@@ -15,12 +15,35 @@ model; the platform fits two probes on the train ids and scores the test ids:
   ``linear_converged`` says whether lbfgs converged within 1000 iterations.
 - Embeddings are cast to float64 before fitting, so results do not depend on
   the dtype the participant saved.
-- Multi-label probes (mAP) are not implemented: labels are single class names;
-  a multi-label benchmark must use the ``multilabel`` kind with predicted scores.
 
-``compute(index)`` averages the stored per-test-sample correctness flags of the
-two fitted probes over the chosen test samples (the probes are fitted once, on
-all train ids; the public/private split and bootstrap act on test samples only).
+Multi-label truth (e.g. BigEarthNet): a label cell lists the sample's labels
+separated by ``|`` (``Coniferous forest|Pastures``; whitespace around each label
+is stripped; spaces belong to the label names, so they never separate labels).
+Option ``multilabel``: ``"auto"`` (default) = multi-label when any cell of
+train.csv or test.csv contains ``|``; ``true`` = always (one label per row is
+allowed); ``false`` = never (cells are taken verbatim as single class names).
+The classes are the sorted labels occurring in train.csv. Then:
+
+- kNN probe: the same ``knn_k`` cosine neighbours (sklearn ``NearestNeighbors(
+  metric="cosine", algorithm="brute")``; at the k-th place equal distances are
+  resolved by sklearn's ``argpartition``); the score of a class = the fraction
+  of the k neighbours carrying it (so scores tie often; the order of the
+  neighbours does not matter).
+- linear probe: ``make_pipeline(StandardScaler(), OneVsRestClassifier(
+  LogisticRegression(max_iter=1000, random_state=seed)))``, scores =
+  ``predict_proba`` (a class carried by every train sample scores 1, sklearn's
+  constant predictor).
+- ``knn_map`` (the result's ``primary``) / ``linear_map``: macro mAP = mean over
+  the classes with >= 1 positive in the scored test subset of sklearn
+  ``average_precision_score`` (ties enter together; evaluator/kinds/multilabel.py).
+  ``knn_micro_map`` / ``linear_micro_map``: AP of the flattened (sample, class)
+  pairs. ``per_class``: ``{class: {"knn_ap", "linear_ap"}}`` (None without a
+  positive). ``knn_oa`` / ``linear_oa`` are None.
+
+``compute(index)`` uses only stored per-test-sample values of the two probes
+fitted once on all train ids (single-label: correctness flags; multi-label:
+label and score vectors, AP recomputed on the chosen subset), so the
+public/private split and bootstrap act on test samples only.
 
 Formats:
 
@@ -34,7 +57,7 @@ Formats:
   bootstrap of ``test.csv``). Both label files stay hidden from participants;
   they receive only the id lists.
 
-Options: ``knn_k`` (5), ``seed`` (0).
+Options: ``knn_k`` (5), ``seed`` (0), ``multilabel`` (``"auto"``).
 """
 
 from __future__ import annotations
@@ -48,13 +71,15 @@ from typing import IO, Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, preview
+from evaluator.io import Source, iter_csv, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.classification import read_label_table
+from evaluator.kinds.multilabel import MultilabelStats
 from evaluator.registry import register
 
 MAX_DIM = 16_384
 MAX_VALUES = 200_000_000  # N × D
+LABEL_SEP = "|"  # separates the labels of a multi-label truth cell
 
 
 def _npy_header(fh: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -91,8 +116,14 @@ def _check_headers(npz: zipfile.ZipFile, where: str) -> None:
                 f"{where}: array {key!r} missing (found {sorted(members)}); "
                 "save with np.savez(path, ids=..., embeddings=...)"
             )
-        with npz.open(members[f"{key}.npy"]) as fh:
-            info[key] = _npy_header(fh, f"{where}:{key}")
+        try:
+            with npz.open(members[f"{key}.npy"]) as fh:
+                info[key] = _npy_header(fh, f"{where}:{key}")
+        except (zipfile.BadZipFile, EOFError, NotImplementedError, RuntimeError) as exc:
+            # corrupt/mismatched entry, bad CRC, unsupported or encrypted member
+            raise ValidationError(
+                f"{where}:{key}: unreadable NPZ member ({exc})"
+            ) from None
     (ids_shape, ids_dtype), (emb_shape, emb_dtype) = info["ids"], info["embeddings"]
     if ids_dtype.kind not in "US" or len(ids_shape) != 1:
         raise ValidationError(
@@ -128,7 +159,14 @@ def read_embeddings(source: Source) -> tuple[list[str], np.ndarray, str]:
                 ids_arr = np.lib.format.read_array(fh, allow_pickle=False)
             with npz.open(members["embeddings.npy"]) as fh:
                 emb = np.lib.format.read_array(fh, allow_pickle=False)
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        except (
+            ValueError,
+            OSError,
+            zipfile.BadZipFile,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             raise ValidationError(f"{where}: cannot read the arrays ({exc})") from None
     if ids_arr.dtype.kind == "S":
         try:
@@ -151,13 +189,80 @@ def read_embeddings(source: Source) -> tuple[list[str], np.ndarray, str]:
     return ids, emb.astype(np.float64), where
 
 
-def _truth_table(truth: Source, stem: str) -> tuple[list[str], list[str], dict]:
+def _truth_file(truth: Source, stem: str) -> str:
     found = [f for f in truth.files() if PurePosixPath(f).name.lower() == f"{stem}.csv"]
     if len(found) != 1:
         raise ValidationError(
             f"{truth.display}: expected exactly one {stem}.csv, found {len(found)}"
         )
-    return read_label_table(truth, None, role="truth", name=found[0])
+    return found[0]
+
+
+def _truth_table(truth: Source, stem: str) -> tuple[list[str], list[str], dict]:
+    return read_label_table(truth, None, role="truth", name=_truth_file(truth, stem))
+
+
+def _data_line(truth: Source, name: str, row: int) -> int:
+    """Line number of data row ``row`` (only on the error path: blank lines skip)."""
+    _, rows = iter_csv(truth, name)
+    for i, (lineno, _) in enumerate(rows):
+        if i == row:
+            return lineno
+    return row + 2  # pragma: no cover - the row was read before
+
+
+def _label_sets(truth: Source, stem: str, cells: list[str]) -> list[list[str]]:
+    """Split multi-label cells; an empty or repeated label is an error.
+
+    Messages name file, line and id but never the hidden label values.
+    """
+    out: list[list[str]] = []
+    for i, cell in enumerate(cells):
+        parts = [p.strip() for p in cell.split(LABEL_SEP)]
+        problem = (
+            "an empty label"
+            if not all(parts)
+            else "a repeated label"
+            if len(set(parts)) != len(parts)
+            else None
+        )
+        if problem:
+            name = _truth_file(truth, stem)
+            raise ValidationError(
+                f"{truth.where(name)} line {_data_line(truth, name, i)}: {problem} "
+                f"in the {LABEL_SEP!r}-separated label list"
+            )
+        out.append(parts)
+    return out
+
+
+def _indicator(sets: list[list[str]], col: dict[str, int]) -> np.ndarray:
+    """Bool matrix samples × classes; every label must be in ``col``."""
+    rows = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    cols = np.array([col[lab] for s in sets for lab in s], dtype=np.int64)
+    y = np.zeros((len(sets), len(col)), dtype=bool)
+    y[rows, cols] = True
+    return y
+
+
+def _multilabel_truth(
+    truth: Source, tr_labels: list[str], te_labels: list[str], te_ids: list[str]
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Classes (sorted train labels) and train/test indicator matrices."""
+    tr_sets = _label_sets(truth, "train", tr_labels)
+    te_sets = _label_sets(truth, "test", te_labels)
+    classes = sorted({lab for s in tr_sets for lab in s})
+    col = {c: i for i, c in enumerate(classes)}
+    for i, s in enumerate(te_sets):
+        if any(lab not in col for lab in s):
+            # The probes are fitted on train labels: an unseen class has no
+            # train positive and cannot be probed. Host data error.
+            name = _truth_file(truth, "test")
+            raise ValidationError(
+                f"{truth.where(name)} line {_data_line(truth, name, i)}: id "
+                f"{te_ids[i]!r} has a label that occurs in no row of train.csv"
+            )
+    return classes, _indicator(tr_sets, col), _indicator(te_sets, col)
 
 
 def _positions(
@@ -200,6 +305,41 @@ def fit_probes(
     return knn_pred, lin_pred, converged
 
 
+def fit_multilabel_probes(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    *,
+    knn_k: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Class scores (test × classes) of the kNN and the one-vs-rest linear probe.
+
+    ``y_train`` is a bool indicator matrix (train × classes).
+    """
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    nn = NearestNeighbors(n_neighbors=knn_k, metric="cosine", algorithm="brute")
+    idx = nn.fit(x_train).kneighbors(x_test, return_distance=False)
+    # Fraction of the k neighbours carrying each label (uniform weights).
+    knn_scores = y_train[idx].mean(axis=1, dtype=np.float64)
+    linear = make_pipeline(
+        StandardScaler(),
+        OneVsRestClassifier(LogisticRegression(max_iter=1000, random_state=seed)),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        # also swallows sklearn's "label present in all training examples"
+        warnings.simplefilter("always", ConvergenceWarning)
+        lin_scores = linear.fit(x_train, y_train.astype(np.int64)).predict_proba(x_test)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return knn_scores, np.asarray(lin_scores, dtype=np.float64), converged
+
+
 class EmbeddingProbeEvaluation(Evaluation):
     def __init__(self, ids, knn_correct, lin_correct, info, blocks):
         self.sample_ids = ids
@@ -228,6 +368,61 @@ class EmbeddingProbeEvaluation(Evaluation):
         }
 
 
+class MultilabelProbeEvaluation(Evaluation):
+    """Stored test label vectors and both probes' score vectors; AP per subset."""
+
+    def __init__(self, ids, y, knn_scores, lin_scores, classes, info, blocks):
+        self.sample_ids = ids
+        self.y = y
+        self.classes = classes
+        self.info = info
+        self.blocks = blocks
+        # threshold unused: only the AP parts of the stats are reported
+        self.knn = MultilabelStats(y, knn_scores, 0.5)
+        self.lin = MultilabelStats(y, lin_scores, 0.5)
+
+    def compute(self, index: np.ndarray | None = None) -> dict[str, Any]:
+        n = len(self.sample_ids)
+        if index is None:
+            w = np.ones(n)
+        else:  # a subset or resample = a multiplicity per test sample
+            w = np.bincount(np.asarray(index, dtype=np.int64), minlength=n)
+            w = w.astype(np.float64)
+        k = self.knn.metrics(w, self.classes)
+        lin = self.lin.metrics(w, self.classes)
+        return {
+            "knn_map": k["macro_map"],
+            "linear_map": lin["macro_map"],
+            "knn_micro_map": k["micro_map"],
+            "linear_micro_map": lin["micro_map"],
+            "knn_oa": None,
+            "linear_oa": None,
+            "per_class": {
+                c: {"knn_ap": k["per_class"][c], "linear_ap": lin["per_class"][c]}
+                for c in self.classes
+            },
+            "n_samples": k["n_samples"],
+            "n_classes": len(self.classes),
+            "n_classes_scored": k["n_classes_scored"],
+            **self.info,
+            "primary": "knn_map",
+        }
+
+    def samples(self) -> dict[str, list]:
+        return {"n_true": self.y.sum(axis=1).tolist()}
+
+
+def _multilabel_option(value: Any) -> bool | None:
+    """None for auto-detection, else the forced mode."""
+    if isinstance(value, str) and value.lower() in ("auto", "true", "false"):
+        return {"auto": None, "true": True, "false": False}[value.lower()]
+    if isinstance(value, bool):
+        return value
+    raise ValidationError(
+        f'option multilabel must be "auto", true or false, got {value!r}'
+    )
+
+
 def _int_option(options: dict[str, Any], key: str, low: int) -> int:
     v = options[key]
     if isinstance(v, bool) or not isinstance(v, int) or v < low:
@@ -240,8 +435,15 @@ class EmbeddingProbe(Kind):
     """Frozen-embedding evaluation: kNN and linear-probe OA fitted by the platform."""
 
     name = "embedding-probe"
-    options = {"knn_k": 5, "seed": 0}
-    metrics = {"knn_oa": "max", "linear_oa": "max"}
+    options = {"knn_k": 5, "seed": 0, "multilabel": "auto"}
+    metrics = {
+        "knn_oa": "max",
+        "linear_oa": "max",
+        "knn_map": "max",
+        "linear_map": "max",
+        "knn_micro_map": "max",
+        "linear_micro_map": "max",
+    }
     primary = "knn_oa"
     formats = ["NPZ with ids (str) and embeddings (float32, N x D)"]
 
@@ -259,7 +461,17 @@ class EmbeddingProbe(Kind):
             raise ValidationError(
                 f"option knn_k={knn_k} exceeds the {len(tr_ids)} train samples"
             )
-        if len(set(tr_labels)) < 2:
+        multi = _multilabel_option(options["multilabel"])
+        if multi is None:
+            multi = any(LABEL_SEP in lab for lab in (*tr_labels, *te_labels))
+        if multi:
+            classes, y_train, y_test = _multilabel_truth(
+                truth, tr_labels, te_labels, te_ids
+            )
+            n_classes = len(classes)
+        else:
+            n_classes = len(set(tr_labels))
+        if n_classes < 2:
             raise ValidationError("truth: train.csv needs at least two classes")
         ids, emb, where = read_embeddings(predictions)
         pos = {sid: i for i, sid in enumerate(ids)}
@@ -272,19 +484,28 @@ class EmbeddingProbe(Kind):
                 f"{where}: {len(extra)} id(s) are neither train nor test ids: "
                 f"{preview(extra)}"
             )
-        y_train = np.asarray(tr_labels)
-        knn_pred, lin_pred, converged = fit_probes(
-            emb[tr_pos], y_train, emb[te_pos], knn_k=knn_k, seed=seed
-        )
-        y_test = np.asarray(te_labels)
         info = {
             "n_train": len(tr_ids),
             "dim": int(emb.shape[1]),
             "knn_k": knn_k,
             "seed": seed,
             "knn_metric": "cosine",
-            "linear_converged": converged,
+            "multilabel": multi,
         }
+        if multi:
+            knn_s, lin_s, converged = fit_multilabel_probes(
+                emb[tr_pos], y_train, emb[te_pos], knn_k=knn_k, seed=seed
+            )
+            info |= {"linear_converged": converged, "label_sep": LABEL_SEP}
+            return MultilabelProbeEvaluation(
+                te_ids, y_test, knn_s, lin_s, classes, info, te_extra.get("block")
+            )
+        y_train = np.asarray(tr_labels)
+        knn_pred, lin_pred, converged = fit_probes(
+            emb[tr_pos], y_train, emb[te_pos], knn_k=knn_k, seed=seed
+        )
+        y_test = np.asarray(te_labels)
+        info["linear_converged"] = converged
         return EmbeddingProbeEvaluation(
             te_ids, knn_pred == y_test, lin_pred == y_test, info, te_extra.get("block")
         )
