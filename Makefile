@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
 
-.PHONY: venv demo test test-quick lint serve worker clean
+.PHONY: venv demo test test-integration test-quick lint clean
 
 $(STAMP): requirements.txt client/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -34,6 +34,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The same platform suite plus the fault-injection tests on real PostgreSQL + Redis
+# (start them with `eval "$$(bash .ci/services.sh)"`).
+test-integration: $(STAMP)
+	EARTHBENCH_INTEGRATION=1 DATABASE_URL=$${EARTHBENCH_PG_URL:?run .ci/services.sh} \
+	CELERY_BROKER_URL=$${EARTHBENCH_REDIS_URL:?run .ci/services.sh} \
+	$(BIN)/python -m pytest -p no:cacheprovider tests/integration tests/platform
 
 test-quick: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow and not docker and not browser and not integration"
