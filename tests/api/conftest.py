@@ -1,1 +1,8 @@
-from tests.platform.conftest import api, eurosat, other_user, perfect_csv, truth_rows, user  # noqa: F401
+from tests.platform.conftest import (  # noqa: F401
+    api,
+    eurosat,
+    other_user,
+    perfect_csv,
+    truth_rows,
+    user,
+)

@@ -9,11 +9,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+from benchmarks.catalog import CATALOG_DIR, load_spec
 from earthbench import storage
 from earthbench.accounts.services import team_for_user, token_create
 from earthbench.benchmarks import services as bench_services
 from earthbench.benchmarks.models import Benchmark
-from benchmarks.catalog import CATALOG_DIR, load_spec
 
 
 class UserFactory(factory.django.DjangoModelFactory):

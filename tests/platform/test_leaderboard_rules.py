@@ -6,7 +6,13 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from earthbench.accounts.services import TeamError, team_create, team_join, team_leave, token_create
+from earthbench.accounts.services import (
+    TeamError,
+    team_create,
+    team_join,
+    team_leave,
+    token_create,
+)
 from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.leaderboards.selectors import leaderboard_rows
 from earthbench.submissions import services

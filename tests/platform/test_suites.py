@@ -16,9 +16,9 @@ def suite(eurosat):
         metrics=eurosat.metrics, options=eurosat.options, spec=eurosat.spec,
     )
     # the twin shares the installed demo data
-    from earthbench import storage
-
     import shutil
+
+    from earthbench import storage
 
     shutil.copytree(storage.benchmark_dir(eurosat.slug), storage.benchmark_dir(twin.slug), dirs_exist_ok=True)
     spec = {"suite": {"members": [eurosat.slug, twin.slug, "absent-v1"], "n_resamples": 200,

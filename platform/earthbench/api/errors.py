@@ -5,7 +5,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from earthbench.accounts.services import TeamError
-from earthbench.submissions.services import IdempotencyConflict, QuotaExceeded, SubmissionRefused
+from earthbench.submissions.services import (
+    IdempotencyConflict,
+    QuotaExceeded,
+    SubmissionRefused,
+)
 
 
 def _first_message(detail):

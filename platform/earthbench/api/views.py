@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from django.http import HttpResponse
 from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status

@@ -4,7 +4,6 @@ from earthbench.accounts.models import Team
 from earthbench.benchmarks.models import Benchmark
 from earthbench.submissions.models import Score, Submission
 
-
 MISSING_SORT_VALUE = 1e300
 
 

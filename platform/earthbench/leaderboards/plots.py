@@ -84,7 +84,7 @@ def pareto(*, benchmark: Benchmark, rows) -> dict | None:
         return None
     pts.sort()
     front, best = [], None
-    for lat, val, team in pts:
+    for lat, val, _team in pts:
         if best is None or (val > best if benchmark.primary_direction == "max" else val < best):
             front.append((lat, val))
             best = val

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from evaluator.suite import suite_scores
-
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
+from evaluator.suite import suite_scores
 
 
 @dataclass

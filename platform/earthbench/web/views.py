@@ -21,15 +21,14 @@ from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
-
 from earthbench.leaderboards.suites import is_suite, suite_rows
-
-# The page shows the top rows; the CSV/JSON exports carry all of them.
-LEADERBOARD_PAGE_ROWS = 200
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
 from earthbench.web import selectors
 from earthbench.web.forms import SubmitForm
+
+# The page shows the top rows; the CSV/JSON exports carry all of them.
+LEADERBOARD_PAGE_ROWS = 200
 
 TABS = (
     ("overview", "Overview", "benchmark"),
