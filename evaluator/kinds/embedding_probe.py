@@ -211,7 +211,17 @@ def _data_line(truth: Source, name: str, row: int) -> int:
     return row + 2  # pragma: no cover - the row was read before
 
 
-def _label_sets(truth: Source, stem: str, cells: list[str]) -> list[list[str]]:
+def _label_problem(parts: list[str]) -> str | None:
+    if not all(parts):
+        return "an empty label"
+    if len(set(parts)) != len(parts):
+        return "a repeated label"
+    return None
+
+
+def _label_sets(
+    truth: Source, stem: str, ids: list[str], cells: list[str]
+) -> list[list[str]]:
     """Split multi-label cells; an empty or repeated label is an error.
 
     Messages name file, line and id but never the hidden label values.
@@ -219,18 +229,12 @@ def _label_sets(truth: Source, stem: str, cells: list[str]) -> list[list[str]]:
     out: list[list[str]] = []
     for i, cell in enumerate(cells):
         parts = [p.strip() for p in cell.split(LABEL_SEP)]
-        problem = (
-            "an empty label"
-            if not all(parts)
-            else "a repeated label"
-            if len(set(parts)) != len(parts)
-            else None
-        )
+        problem = _label_problem(parts)
         if problem:
             name = _truth_file(truth, stem)
             raise ValidationError(
-                f"{truth.where(name)} line {_data_line(truth, name, i)}: {problem} "
-                f"in the {LABEL_SEP!r}-separated label list"
+                f"{truth.where(name)} line {_data_line(truth, name, i)}: id "
+                f"{ids[i]!r} has {problem} in its {LABEL_SEP!r}-separated label list"
             )
         out.append(parts)
     return out
@@ -246,11 +250,17 @@ def _indicator(sets: list[list[str]], col: dict[str, int]) -> np.ndarray:
 
 
 def _multilabel_truth(
-    truth: Source, tr_labels: list[str], te_labels: list[str], te_ids: list[str]
+    truth: Source,
+    tr: tuple[list[str], list[str]],
+    te: tuple[list[str], list[str]],
 ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Classes (sorted train labels) and train/test indicator matrices."""
-    tr_sets = _label_sets(truth, "train", tr_labels)
-    te_sets = _label_sets(truth, "test", te_labels)
+    """Classes (sorted train labels) and train/test indicator matrices.
+
+    ``tr`` and ``te`` are (ids, label cells) of train.csv and test.csv.
+    """
+    tr_sets = _label_sets(truth, "train", *tr)
+    te_ids, te_cells = te
+    te_sets = _label_sets(truth, "test", te_ids, te_cells)
     classes = sorted({lab for s in tr_sets for lab in s})
     col = {c: i for i, c in enumerate(classes)}
     for i, s in enumerate(te_sets):
@@ -466,7 +476,7 @@ class EmbeddingProbe(Kind):
             multi = any(LABEL_SEP in lab for lab in (*tr_labels, *te_labels))
         if multi:
             classes, y_train, y_test = _multilabel_truth(
-                truth, tr_labels, te_labels, te_ids
+                truth, (tr_ids, tr_labels), (te_ids, te_labels)
             )
             n_classes = len(classes)
         else:
