@@ -294,3 +294,34 @@ def preview(items, n: int = 5) -> str:
     items = list(items)
     shown = ", ".join(repr(str(x)) for x in items[:n])
     return shown + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def align_ids(
+    truth_ids: list[str],
+    pred_ids: list[str],
+    where: str,
+    *,
+    partial: bool = False,
+    noun: str = "id",
+):
+    """Index into the predictions for each truth id (-1 where missing, if partial).
+
+    Unknown prediction ids are always an error; missing ones are unless
+    ``partial``. Messages name ``where`` and the first ids with the count.
+    """
+    import numpy as np
+
+    pos = {sid: i for i, sid in enumerate(pred_ids)}
+    known = set(truth_ids)  # built once: membership tests stay O(1)
+    extra = [sid for sid in pred_ids if sid not in known]
+    if extra:
+        raise ValidationError(
+            f"{where}: {len(extra)} {noun}(s) not in the test set: {preview(extra)}"
+        )
+    idx = np.array([pos.get(sid, -1) for sid in truth_ids], dtype=np.int64)
+    missing = [truth_ids[i] for i in np.flatnonzero(idx < 0)]
+    if missing and not partial:
+        raise ValidationError(
+            f"{where}: {len(missing)} test {noun}(s) missing: {preview(missing)}"
+        )
+    return idx

@@ -9,7 +9,13 @@ from typing import Any
 from earthbench_client.errors import WaitTimeout
 from earthbench_client.http import Client
 from earthbench_client.progress import Progress
-from earthbench_client.uploads import UploadRequest, UploadResult, upload_multipart
+from earthbench_client.uploads import (
+    ChunkedOptions,
+    UploadRequest,
+    UploadResult,
+    upload_chunked,
+    upload_multipart,
+)
 
 FINISHED = frozenset({"scored", "failed", "cancelled"})
 
@@ -63,6 +69,19 @@ class Api:
         self, req: UploadRequest, *, progress: Progress | None = None
     ) -> UploadResult:
         return upload_multipart(self.client, req, progress=progress)
+
+    def submit_chunked(
+        self,
+        req: UploadRequest,
+        *,
+        sha256: str,
+        options: ChunkedOptions | None = None,
+        progress: Progress | None = None,
+    ) -> UploadResult:
+        """Resumable upload (create, PUT chunks, complete), then the submission."""
+        return upload_chunked(
+            self.client, req, sha256=sha256, options=options, progress=progress
+        )
 
     def wait(
         self,

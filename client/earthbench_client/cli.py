@@ -50,10 +50,22 @@ from earthbench_client.idempotency import (
     invocation_key,
 )
 from earthbench_client.progress import Progress, human_bytes
-from earthbench_client.uploads import UploadRequest
+from earthbench_client.resume import UploadState, state_path
+from earthbench_client.uploads import (
+    CHUNKED_THRESHOLD,
+    DEFAULT_CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    ChunkedOptions,
+    ChunkedUnsupported,
+    UploadRequest,
+    UploadResult,
+)
 
 NEEDS_TOKEN = {"submit", "push-image", "status", "quota", "cancel"}
 HEX = re.compile(r"^[0-9a-fA-F]{1,64}$")
+SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(?:i?b)?\s*$", re.IGNORECASE)
+# Test-only: exit 3 after N chunks, as if the job had been killed (see docs/cli.md).
+ABORT_AFTER_CHUNKS = "EARTHBENCH_TEST_ABORT_AFTER_CHUNKS"
 
 
 @dataclass
@@ -81,6 +93,22 @@ def _positive(text: str) -> float:
     value = float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _chunk_size(text: str) -> int:
+    """Bytes, with an optional binary suffix: ``4096``, ``512K``, ``16M``, ``16MiB``."""
+    match = SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 16M)")
+    value = (
+        int(match.group(1))
+        * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[match.group(2).lower()]
+    )
+    if not 0 < value <= MAX_CHUNK_SIZE:
+        raise argparse.ArgumentTypeError(
+            f"must be between 1 byte and 64M (the server's limit), got {text}"
+        )
     return value
 
 
@@ -124,6 +152,20 @@ def _submit_options(p: argparse.ArgumentParser) -> None:
         "--git-commit",
         default=None,
         help="commit hash recorded with the submission (default: the CI commit)",
+    )
+    p.add_argument(
+        "--chunked",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="resumable chunked upload (default: for files of "
+        f"{CHUNKED_THRESHOLD >> 20} MiB and more); --no-chunked: one request",
+    )
+    p.add_argument(
+        "--chunk-size",
+        type=_chunk_size,
+        default=DEFAULT_CHUNK_SIZE,
+        metavar="SIZE",
+        help=f"bytes per chunk, e.g. 8M (default {DEFAULT_CHUNK_SIZE >> 20}M, at most 64M)",
     )
 
 
@@ -344,7 +386,7 @@ def run_submission(
     )
     ctx.info(f"uploading {path.name} ({human_bytes(size)}) to {a.benchmark} as {kind}")
     progress = Progress("upload", size, stream=ctx.err, enabled=not a.quiet)
-    result = ctx.api.submit(req, progress=progress)
+    result = _upload(ctx, req, size=size, sha=get_sha, progress=progress)
     sub = result.submission
     if result.created:
         ctx.info(f"created submission #{sub.get('id')} ({sub.get('status')})")
@@ -369,6 +411,49 @@ def run_submission(
         )
     extra = {"created": result.created, "idempotency_key": key}
     return _report(ctx, sub, extra=extra, check=check)
+
+
+def _abort_after(env: Mapping[str, str]) -> int | None:
+    raw = (env.get(ABORT_AFTER_CHUNKS) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise UsageError(
+            f"{ABORT_AFTER_CHUNKS} must be a positive integer, got {raw!r}"
+        )
+    return int(raw)
+
+
+def _upload(
+    ctx: Ctx,
+    req: UploadRequest,
+    *,
+    size: int,
+    sha: Callable[[], str],
+    progress: Progress,
+) -> UploadResult:
+    """Chunked when asked (or the file is large and it was not refused), else one POST."""
+    a = ctx.args
+    chunked = a.chunked if a.chunked is not None else size >= CHUNKED_THRESHOLD
+    if not chunked:
+        return ctx.api.submit(req, progress=progress)
+    options = ChunkedOptions(
+        chunk_size=a.chunk_size,
+        state=UploadState(state_path(ctx.env), log=ctx.info),
+        abort_after_chunks=_abort_after(ctx.env),
+        # Retry and resume notes show even with -q, like the client's retries.
+        log=ctx.api.client.log,
+    )
+    try:
+        return ctx.api.submit_chunked(
+            req, sha256=sha(), options=options, progress=progress
+        )
+    except ChunkedUnsupported as exc:
+        if a.chunked:  # asked for explicitly: say so rather than fall back
+            raise UsageError(f"{exc}; drop --chunked") from None
+        ctx.info(f"{exc}; sending the file in one request")
+        progress.reset()
+        return ctx.api.submit(req, progress=progress)
 
 
 def cmd_submit(ctx: Ctx) -> int:

@@ -25,6 +25,8 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 # After the last byte of a large upload the server still stores and hashes it.
 UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=600.0)
+# A chunk is only appended and fsynced: a silent connection is a dead one sooner.
+CHUNK_TIMEOUT = httpx.Timeout(60.0, connect=10.0, read=120.0)
 
 
 def parse_retry_after(
@@ -133,6 +135,16 @@ class Client:
             self.sleep(delay)
             attempt += 1
 
+    def send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One try, no retries, errors not raised: for callers with their own
+        recovery (a chunk is resumed from the server's offset, not replayed).
+        Transport errors propagate as ``httpx.TransportError``."""
+        return self._http.request(method, url, **kwargs)
+
+    def retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
+        """Public alias of the retry policy for an error response."""
+        return self._retry_delay(response, attempt)
+
     def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
         """How long to wait before retrying this error response, or None to give up."""
         status = response.status_code
@@ -159,6 +171,11 @@ class Client:
 
     def post_json(self, url: str, **kwargs: Any) -> Any:
         return self.request("POST", url, **kwargs).json()
+
+
+def describe(exc: httpx.TransportError) -> str:
+    """``ReadError: connection reset`` — the type says more than most messages."""
+    return _describe(exc)
 
 
 def _describe(exc: httpx.TransportError) -> str:

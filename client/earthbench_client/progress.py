@@ -49,6 +49,12 @@ class Progress:
         self.done = 0
         self._last_step = -1
 
+    def set(self, done: int) -> None:
+        """Jump to ``done`` bytes (a chunked upload resumed at the server's offset)."""
+        self.done = done
+        if self.total:
+            self._last_step = min(self._last_step, int(done * 10 / self.total))
+
     def update(self, n: int) -> None:
         self.done += n
         if not self.enabled:

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, iter_csv, preview
+from evaluator.io import Source, align_ids, iter_csv, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
 
@@ -140,20 +140,7 @@ def align(
     truth_ids: list[str], pred_ids: list[str], pred_where: str, *, partial: bool = False
 ) -> np.ndarray:
     """Index into predictions for each truth id; -1 where missing (if partial)."""
-    pos = {sid: i for i, sid in enumerate(pred_ids)}
-    known = set(truth_ids)  # built once: membership tests stay O(1)
-    extra = [sid for sid in pred_ids if sid not in known]
-    if extra:
-        raise ValidationError(
-            f"{pred_where}: {len(extra)} id(s) not in the test set: {preview(extra)}"
-        )
-    idx = np.array([pos.get(sid, -1) for sid in truth_ids], dtype=np.int64)
-    missing = [truth_ids[i] for i in np.flatnonzero(idx < 0)]
-    if missing and not partial:
-        raise ValidationError(
-            f"{pred_where}: {len(missing)} test id(s) missing: {preview(missing)}"
-        )
-    return idx
+    return align_ids(truth_ids, pred_ids, pred_where, partial=partial)
 
 
 class ClassificationEvaluation(Evaluation):

@@ -32,7 +32,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, iter_csv, preview
+from evaluator.io import Source, align_ids, iter_csv
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
 
@@ -131,26 +131,6 @@ def parse_labels(values: list[str], lines: list[int], where: str) -> np.ndarray:
     return out
 
 
-def align(
-    truth_ids: list[str], pred_ids: list[str], where: str, *, partial: bool
-) -> np.ndarray:
-    """Index into the predictions for each truth id; -1 where missing (partial)."""
-    known = set(truth_ids)
-    extra = [sid for sid in pred_ids if sid not in known]
-    if extra:
-        raise ValidationError(
-            f"{where}: {len(extra)} pair id(s) not in the test set: {preview(extra)}"
-        )
-    pos = {sid: i for i, sid in enumerate(pred_ids)}
-    idx = np.array([pos.get(sid, -1) for sid in truth_ids], dtype=np.int64)
-    missing = [truth_ids[i] for i in np.flatnonzero(idx < 0)]
-    if missing and not partial:
-        raise ValidationError(
-            f"{where}: {len(missing)} test pair id(s) missing: {preview(missing)}"
-        )
-    return idx
-
-
 class PatchMatchingEvaluation(Evaluation):
     def __init__(self, ids: list[str], is_match: np.ndarray, distance: np.ndarray):
         self.sample_ids = ids
@@ -202,6 +182,8 @@ class PatchMatching(Kind):
             )
         p_ids, p_vals, p_lines, p_where = read_pair_csv(predictions, "distance")
         dist = parse_distances(p_vals, p_lines, p_ids, p_where)
-        idx = align(t_ids, p_ids, p_where, partial=bool(options["partial"]))
+        idx = align_ids(
+            t_ids, p_ids, p_where, partial=bool(options["partial"]), noun="pair id"
+        )
         distance = np.where(idx >= 0, dist[np.maximum(idx, 0)], np.inf)
         return PatchMatchingEvaluation(t_ids, is_match, distance)

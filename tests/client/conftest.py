@@ -3,6 +3,7 @@ real server + worker on loopback for the end-to-end tests."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -70,6 +71,44 @@ def scored(sid: int = 7, *, oa: float = 0.9, rmse: float = 2.0, **kw: Any) -> di
 
 
 @dataclass
+class FakeUpload:
+    """One resumable upload as the server keeps it."""
+
+    id: str
+    filename: str
+    size: int
+    data: bytearray = field(default_factory=bytearray)
+    status: str = "open"
+    sha256: str = ""
+
+    def json(self) -> dict:
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "size": self.size,
+            "offset": len(self.data),
+            "sha256": self.sha256,
+            "status": self.status,
+        }
+
+
+@dataclass
+class Drop:
+    """A PUT fault: the server keeps the first ``keep`` bytes (None: all), then the
+    connection breaks (``exc``) or the answer is ``status`` (e.g. 503, or 409 as if
+    the chunk had already arrived from an attempt the client thought lost)."""
+
+    keep: int | None = 0
+    exc: Exception | None = None
+    status: int | None = None
+
+
+def _error(status: int, message: str, code: str = "invalid") -> httpx.Response:
+    body = {"error": {"code": code, "message": message, "field": None}}
+    return httpx.Response(status, json=body)
+
+
+@dataclass
 class FakeApi:
     """Routes requests like the real API; scripted responses come first."""
 
@@ -82,6 +121,11 @@ class FakeApi:
     bodies: list[bytes] = field(default_factory=list)
     created: dict | None = None
     leaderboard: dict | None = None
+    # Chunked uploads by id; PUT faults by the PUT's number (1-based, all uploads).
+    uploads: dict[str, FakeUpload] = field(default_factory=dict)
+    put_faults: dict[int, Drop] = field(default_factory=dict)
+    puts: int = 0
+    upload_seq: int = 0
 
     def add(self, method: str, pattern: str, *responses: Any) -> None:
         self.script.setdefault((method, pattern), []).extend(responses)
@@ -106,6 +150,8 @@ class FakeApi:
         return self.default(request, path)
 
     def default(self, request: httpx.Request, path: str) -> httpx.Response:
+        if path.startswith("/api/v1/uploads/"):
+            return self.upload_route(request, path)
         if path == f"/api/v1/benchmarks/{self.benchmark['slug']}/":
             return httpx.Response(200, json=self.benchmark)
         if path == "/api/v1/benchmarks/":
@@ -121,7 +167,7 @@ class FakeApi:
         if path.endswith("/leaderboard/") and self.leaderboard is not None:
             return httpx.Response(200, json=self.leaderboard)
         if path == "/api/v1/submissions/" and request.method == "POST":
-            return httpx.Response(201, json=self.created or submission())
+            return self.create_submission(request)
         if re.fullmatch(r"/api/v1/submissions/\d+/", path):
             item = self.polls.pop(0) if len(self.polls) > 1 else self.polls[0]
             return httpx.Response(200, json=item)
@@ -131,6 +177,81 @@ class FakeApi:
                 "error": {"code": "not_found", "message": "Not found.", "field": None}
             },
         )
+
+    # -------------------------------------------------------------- uploads
+
+    def upload_route(self, request: httpx.Request, path: str) -> httpx.Response:
+        if path == "/api/v1/uploads/" and request.method == "POST":
+            body = json.loads(request.content)
+            self.upload_seq += 1
+            uid = f"00000000-0000-4000-8000-{self.upload_seq:012d}"
+            up = FakeUpload(uid, body["filename"], int(body["size"]))
+            self.uploads[uid] = up
+            return httpx.Response(201, json=up.json())
+        m = re.fullmatch(r"/api/v1/uploads/([^/]+)/(complete/)?", path)
+        up = self.uploads.get(m.group(1)) if m else None
+        if up is None:
+            return _error(404, "no such upload", "not_found")
+        if m.group(2) and request.method == "POST":
+            return self.complete(up, json.loads(request.content)["sha256"])
+        if request.method == "GET":
+            return httpx.Response(200, json=up.json())
+        if request.method == "PUT":
+            return self.put(up, request)
+        return _error(405, "method not allowed", "method_not_allowed")
+
+    def put(self, up: FakeUpload, request: httpx.Request) -> httpx.Response:
+        self.puts += 1
+        chunk = request.content
+        offset = int(request.headers["Upload-Offset"])
+        if up.status != "open":
+            return _error(400, f"upload is {up.status}; no more chunks accepted")
+        fault = self.put_faults.get(self.puts)
+        if offset != len(up.data):
+            return _error(
+                409,
+                f"chunk offset {offset} does not match the {len(up.data)} bytes "
+                f"received; resume from {len(up.data)}",
+                "offset_mismatch",
+            )
+        if fault is not None:
+            up.data += chunk if fault.keep is None else chunk[: fault.keep]
+            if fault.exc is not None:
+                raise fault.exc
+            if fault.status == 409:
+                return _error(409, f"resume from {len(up.data)}", "offset_mismatch")
+            return _error(fault.status or 503, "try again", "unavailable")
+        if len(up.data) + len(chunk) > up.size:
+            return _error(400, "chunk too large")
+        up.data += chunk
+        return httpx.Response(200, json=up.json())
+
+    def complete(self, up: FakeUpload, sha256: str) -> httpx.Response:
+        if len(up.data) != up.size:
+            return _error(
+                409,
+                f"only {len(up.data)} of {up.size} bytes received",
+                "offset_mismatch",
+            )
+        digest = hashlib.sha256(up.data).hexdigest()
+        if digest != sha256.lower():
+            return _error(400, f"sha256 mismatch: received bytes hash to {digest}")
+        if up.status == "open":
+            up.status, up.sha256 = "complete", digest
+        return httpx.Response(200, json=up.json())
+
+    def create_submission(self, request: httpx.Request) -> httpx.Response:
+        m = re.search(rb'name="upload"\r\n\r\n([^\r]+)\r\n', request.content)
+        if m is None:
+            return httpx.Response(201, json=self.created or submission())
+        up = self.uploads.get(m.group(1).decode())
+        if up is None:
+            return _error(400, "no such upload")
+        if up.status != "complete":
+            return _error(400, f"upload is {up.status}")
+        up.status = "consumed"
+        sub = self.created or submission(file_sha256=up.sha256)
+        return httpx.Response(201, json=sub)
 
 
 @dataclass
@@ -150,7 +271,13 @@ def fake_api() -> FakeApi:
 
 
 @pytest.fixture
-def run_cli(fake_api: FakeApi) -> Callable[..., CliResult]:
+def cache_dir(tmp_path: Path) -> Path:
+    """XDG_CACHE_HOME for the CLI runs of one test (the chunked-upload state)."""
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def run_cli(fake_api: FakeApi, cache_dir: Path) -> Callable[..., CliResult]:
     """Run ``earthbench ARGS`` in-process against ``fake_api``; sleeps are recorded."""
 
     def run(
@@ -164,7 +291,11 @@ def run_cli(fake_api: FakeApi) -> Callable[..., CliResult]:
             sleeps.append(s)
             clock[0] += s
 
-        full_env = {"EARTHBENCH_URL": "http://eb.test", "EARTHBENCH_TOKEN": "tok"}
+        full_env = {
+            "EARTHBENCH_URL": "http://eb.test",
+            "EARTHBENCH_TOKEN": "tok",
+            "XDG_CACHE_HOME": str(cache_dir),
+        }
         full_env.update(env or {})
         code = main(
             list(argv),
@@ -238,6 +369,8 @@ class EarthbenchServer:
                 "EARTHBENCH_URL": self.url,
                 "EARTHBENCH_TOKEN": self.token,
                 "PYTHONPATH": str(REPO / "client"),
+                # Keep chunked-upload state out of the real ~/.cache.
+                "XDG_CACHE_HOME": str(self.tmp / "cache"),
             }
         )
         full_env.update(env or {})

@@ -9,6 +9,7 @@ import io
 import json
 import os
 
+import httpx
 import pytest
 
 from .conftest import BENCH
@@ -113,6 +114,35 @@ def test_missing_token_fails_fast_without_prompting(eb_server):
         "submit", BENCH, str(truth), env={"EARTHBENCH_TOKEN": ""}, timeout=30
     )
     assert r.returncode == 2 and "EARTHBENCH_TOKEN is not set" in r.stderr
+
+
+def test_interrupted_chunked_upload_resumes_on_rerun(eb_server, tmp_path):
+    truth = _data(eb_server, "private", "truth.csv")
+    assert truth.stat().st_size > 3 * 1024  # several chunks
+    cache = tmp_path / "cache"
+    argv = ("submit", BENCH, str(truth), "--chunked", "--chunk-size", "1024")
+    env = {"XDG_CACHE_HOME": str(cache)}
+    # The test hook makes the CLI exit 3 after one chunk, as if the job died.
+    first = eb_server.cli(*argv, env={**env, "EARTHBENCH_TEST_ABORT_AFTER_CHUNKS": "1"})
+    assert first.returncode == 3, first.stderr
+    assert "stopped after 1 chunk(s) at byte 1024" in first.stderr
+    state = cache / "earthbench" / "uploads.json"
+    (entry,) = json.loads(state.read_text()).values()
+    upload_url = f"{eb_server.url}/api/v1/uploads/{entry['id']}/"
+    auth = {"Authorization": f"Token {eb_server.token}"}
+    open_upload = httpx.get(upload_url, headers=auth).json()
+    assert open_upload["status"] == "open" and open_upload["offset"] == 1024
+
+    second = eb_server.cli(*argv, "--wait", "--json", env=env)
+    assert second.returncode == 0, second.stderr
+    assert f"resuming at offset 1024 of {truth.stat().st_size} bytes" in second.stderr
+    sub = json.loads(second.stdout)["submission"]
+    assert sub["status"] == "scored" and sub["file_name"] == "truth.csv"
+    assert sub["file_sha256"] == hashlib.sha256(truth.read_bytes()).hexdigest()
+    public = next(s for s in sub["scores"] if s["split"] == "public")
+    assert public["primary_value"] == 1.0
+    assert httpx.get(upload_url, headers=auth).json()["status"] == "consumed"
+    assert json.loads(state.read_text()) == {}
 
 
 FAKE_DOCKER = """#!/bin/sh
