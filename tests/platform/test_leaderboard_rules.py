@@ -228,3 +228,10 @@ def test_team_and_token_api(eurosat, user):
     listed = api.get("/api/v1/tokens/").json()
     assert all("key" not in x for x in listed)
     assert api.delete(f"/api/v1/tokens/{t['id']}/").status_code == 204
+
+
+def test_lone_leader_not_marked_tied(eurosat, user, perfect_csv, half_right_csv, other_user):
+    submit(user, eurosat, perfect_csv)
+    assert not leaderboard_rows(benchmark=eurosat, split="public")[0].tied_with_leader
+    submit(other_user, eurosat, half_right_csv)  # far apart: no overlap either
+    assert not any(r.tied_with_leader for r in leaderboard_rows(benchmark=eurosat, split="public"))

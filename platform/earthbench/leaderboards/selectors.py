@@ -96,6 +96,12 @@ def leaderboard_rows(
         rank += 1
         ranks[pk] = rank
         leader = leader or (pk, lo, hi)
+    # The leader is "tied" only if some other entry's interval overlaps its own.
+    if leader is not None and not any(
+        pk != leader[0] and not b and _overlaps(lo, hi, leader[1], leader[2])
+        for pk, b, lo, hi in light
+    ):
+        leader = (leader[0], None, None)
     if sort and sort != benchmark.primary_metric:
         if sort not in {m["key"] for m in benchmark.metrics}:
             raise ValueError(f"unknown metric {sort!r}")
@@ -129,6 +135,7 @@ def leaderboard_rows(
                 tied_with_leader=(
                     leader is not None
                     and not e.is_baseline
+                    and leader[1] is not None
                     and (pk == leader[0] or _overlaps(e.ci_low, e.ci_high, leader[1], leader[2]))
                 ),
             )
