@@ -21,9 +21,13 @@ Formats (all validated with file/line/index named in errors):
 
 from __future__ import annotations
 
+import functools
+import gc
+import itertools
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from xml.etree import ElementTree
@@ -37,20 +41,21 @@ from evaluator.io import Source, preview, read_text
 _TASK_RE = re.compile(r"^Task([12])_(.+)\.txt$", re.IGNORECASE)
 
 
-@dataclass
 class Table:
-    """Boxes of many images: one row per object/detection."""
+    """Boxes of many images: one row per object/detection, stored columnar.
 
-    image: list[str] = field(default_factory=list)
-    label: list[str] = field(default_factory=list)
-    poly: list[list[float] | None] = field(default_factory=list)  # 8 numbers or None
-    hbb: list[list[float] | None] = field(
-        default_factory=list
-    )  # x1, y1, x2, y2 or None
-    score: list[float] = field(default_factory=list)
-    difficult: list[bool] = field(default_factory=list)
-    crowd: list[bool] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)  # "file line N" for messages
+    Readers append whole blocks (:meth:`extend`, numpy arrays) or single rows
+    (:meth:`add`, for small XML files); the scorer reads numpy columns
+    (:meth:`arrays`, :meth:`column`). A coordinate row that was not given is
+    NaN (validated coordinates are finite). ``where(i)`` names row ``i`` for
+    messages; the list attributes (``image``, ``poly``, …) exist for callers and
+    tests that want Python values.
+    """
+
+    def __init__(self) -> None:
+        self._blocks: list[dict] = []
+        self._rows: list[tuple] = []  # pending single rows
+        self._merged: dict | None = None
 
     def add(
         self,
@@ -64,51 +69,174 @@ class Table:
         crowd=False,
         where="",
     ):
-        """One row; give ``poly`` or ``hbb`` (or both); the other is derived
-        later, vectorised, in :meth:`arrays`."""
-        self.image.append(image)
-        self.label.append(label)
-        self.poly.append(poly)
-        self.hbb.append(hbb)
-        self.score.append(score)
-        self.difficult.append(bool(difficult))
-        self.crowd.append(bool(crowd))
-        self.where.append(where)
+        """One row; give ``poly`` or ``hbb`` (or both)."""
+        self._rows.append((image, label, poly, hbb, score, difficult, crowd, where))
+        self._merged = None
 
-    def extend(self, images, label, coords, scores, wheres, *, poly: bool):
-        """Many rows of one class; ``coords`` (n, 8) polygons or (n, 4) boxes."""
+    def extend(
+        self,
+        images: list[str],
+        labels: list[str] | str,
+        *,
+        poly: np.ndarray | None = None,
+        hbb: np.ndarray | None = None,
+        score=None,
+        difficult=None,
+        crowd=None,
+        where: Callable[[int], str],
+    ) -> None:
+        """Many rows at once; ``labels`` one name for all or one per row;
+        ``poly`` (n, 8) and/or ``hbb`` (n, 4) (NaN rows = not given);
+        ``where(k)`` names the block's row ``k``."""
+        self._flush()
         n = len(images)
-        self.image.extend(images)
-        self.label.extend([label] * n)
-        rows = coords.tolist()
-        self.poly.extend(rows if poly else [None] * n)
-        self.hbb.extend([None] * n if poly else rows)
-        self.score.extend(np.asarray(scores, float).tolist())
-        self.difficult.extend([False] * n)
-        self.crowd.extend([False] * n)
-        self.where.extend(wheres)
+        self._blocks.append(
+            {
+                "image": list(images),
+                "label": [labels] * n if isinstance(labels, str) else list(labels),
+                "poly": _coords(poly, n, 8),
+                "hbb": _coords(hbb, n, 4),
+                "score": _column(score, n, 1.0, np.float64),
+                "difficult": _column(difficult, n, False, bool),
+                "crowd": _column(crowd, n, False, bool),
+                "where": where,
+                "n": n,
+            }
+        )
+        self._merged = None
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        rows, self._rows = self._rows, []
+        nan8, nan4 = [math.nan] * 8, [math.nan] * 4
+        wheres = [r[7] for r in rows]
+        self.extend(
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            poly=np.array([nan8 if r[2] is None else r[2] for r in rows], float),
+            hbb=np.array([nan4 if r[3] is None else r[3] for r in rows], float),
+            score=[r[4] for r in rows],
+            difficult=[bool(r[5]) for r in rows],
+            crowd=[bool(r[6]) for r in rows],
+            where=wheres.__getitem__,
+        )
+
+    def _all(self) -> dict:
+        self._flush()
+        if self._merged is None:
+            blocks = self._blocks or [
+                {
+                    "image": [],
+                    "label": [],
+                    "poly": np.zeros((0, 8)),
+                    "hbb": np.zeros((0, 4)),
+                    "score": np.zeros(0),
+                    "difficult": np.zeros(0, bool),
+                    "crowd": np.zeros(0, bool),
+                    "n": 0,
+                }
+            ]
+            merged: dict = {
+                k: [x for b in blocks for x in b[k]]
+                if k in ("image", "label")
+                else np.concatenate([b[k] for b in blocks])
+                for k in (
+                    "image",
+                    "label",
+                    "poly",
+                    "hbb",
+                    "score",
+                    "difficult",
+                    "crowd",
+                )
+            }
+            merged["starts"] = np.cumsum([0] + [b["n"] for b in blocks])
+            self._merged = merged
+        return self._merged
+
+    def __len__(self) -> int:
+        return len(self._all()["image"])
+
+    def column(self, name: str):
+        """``image``/``label`` lists or the ``score``/``difficult``/``crowd``
+        numpy column."""
+        return self._all()[name]
+
+    def where_of(self, i: int) -> str:
+        starts = self._all()["starts"]
+        b = int(np.searchsorted(starts, i, side="right")) - 1
+        return self._blocks[b]["where"](int(i - starts[b]))
+
+    # Python views (tests, importers, messages)
+    @property
+    def image(self) -> list[str]:
+        return self._all()["image"]
+
+    @property
+    def label(self) -> list[str]:
+        return self._all()["label"]
+
+    @property
+    def poly(self) -> list[list[float] | None]:
+        return _rows_or_none(self._all()["poly"])
+
+    @property
+    def hbb(self) -> list[list[float] | None]:
+        return _rows_or_none(self._all()["hbb"])
+
+    @property
+    def score(self) -> list[float]:
+        return self._all()["score"].tolist()
+
+    @property
+    def difficult(self) -> list[bool]:
+        return self._all()["difficult"].tolist()
+
+    @property
+    def crowd(self) -> list[bool]:
+        return self._all()["crowd"].tolist()
+
+    @property
+    def where(self) -> list[str]:
+        return [self.where_of(i) for i in range(len(self))]
 
     def arrays(self, box: str) -> np.ndarray:
         """(n, 8) polygons for ``box='obb'``, (n, 4) boxes for ``'hbb'``; rows
         given only as the other geometry are converted."""
-        n = len(self.image)
-        poly = np.zeros((n, 8))
-        hbb = np.zeros((n, 4))
-        has_poly = np.array([p is not None for p in self.poly], bool)
-        if has_poly.any():
-            poly[has_poly] = [p for p in self.poly if p is not None]
-        if (~has_poly).any():
-            hbb[~has_poly] = [
-                b for p, b in zip(self.poly, self.hbb, strict=True) if p is None
-            ]
+        cols = self._all()
+        poly, hbb = cols["poly"], cols["hbb"]
         if box == "obb":
-            poly[~has_poly] = hbb_to_poly(hbb[~has_poly])
-            return poly
-        has_hbb = np.array([b is not None for b in self.hbb], bool)
-        if has_hbb.any():
-            hbb[has_hbb] = [b for b in self.hbb if b is not None]
-        hbb[~has_hbb] = poly_to_hbb(poly[~has_hbb])
-        return hbb
+            missing = np.isnan(poly[:, 0])
+            if not missing.any():
+                return poly
+            out = poly.copy()
+            out[missing] = hbb_to_poly(hbb[missing])
+            return out
+        missing = np.isnan(hbb[:, 0])
+        if not missing.any():
+            return hbb
+        out = hbb.copy()
+        out[missing] = poly_to_hbb(poly[missing])
+        return out
+
+
+def _coords(a, n: int, width: int) -> np.ndarray:
+    if a is None:
+        return np.full((n, width), np.nan)
+    return np.asarray(a, np.float64).reshape(n, width)
+
+
+def _column(v, n: int, default, dtype) -> np.ndarray:
+    if v is None:
+        return np.full(n, default, dtype)
+    return np.asarray(v, dtype).reshape(n)
+
+
+def _rows_or_none(a: np.ndarray) -> list[list[float] | None]:
+    given = ~np.isnan(a[:, 0])
+    rows = a.tolist()
+    return [r if g else None for r, g in zip(rows, given.tolist(), strict=True)]
 
 
 @dataclass
@@ -143,36 +271,105 @@ def _is_float(t: str) -> bool:
 
 
 def read_dota_labeltxt(source: Source) -> Truth:
+    """All labelTxt files, parsed in bulk: lines are split in Python into flat
+    token lists (no object per line), the numbers converted and checked in one
+    numpy pass; errors name the first bad line (files in id order) as a
+    line-by-line reader would."""
     members = source.by_stem((".txt",))
     if not members:
         raise ValidationError(f"{source.display}: no DOTA labelTxt (.txt) files found")
-    table = Table()
-    for sid in sorted(members):
+    ids = sorted(members)
+    rows = _Rows()
+    labels: list[str] = []
+    flags: list[str] = []
+    for fi, sid in enumerate(ids):
         name = members[sid]
+        rows.names.append(source.where(name))
         for lineno, line in enumerate(read_text(source, name).splitlines(), 1):
             parts = line.split()
-            low = line.strip().lower()
-            if not parts or low.startswith(("imagesource:", "gsd:")):
+            if not parts or parts[0].lower().startswith(("imagesource:", "gsd:")):
                 continue
-            where = f"{source.where(name)} line {lineno}"
-            if len(parts) not in (9, 10):
+            n = len(parts)
+            if n != 9 and n != 10:
+                _labeltxt_check(rows, flags)  # an earlier bad line is reported first
                 raise ValidationError(
-                    f"{where}: expected 'x1 y1 x2 y2 x3 y3 x4 y4 class [difficult]' "
-                    f"(9 or 10 fields), found {len(parts)} fields"
+                    f"{rows.names[fi]} line {lineno}: expected 'x1 y1 x2 y2 x3 y3 x4 y4 "
+                    f"class [difficult]' (9 or 10 fields), found {n} fields"
                 )
-            poly = _numbers(parts[:8], where, "polygon coordinates")
-            difficult = parts[9] if len(parts) == 10 else "0"
-            if difficult not in ("0", "1"):
-                raise ValidationError(
-                    f"{where}: difficult flag must be 0 or 1, found {difficult!r}"
-                )
-            table.add(sid, parts[8], poly=poly, difficult=difficult == "1", where=where)
-    return Truth(ids=sorted(members), table=table, classes=sorted(set(table.label)))
+            rows.tokens += parts[:8]
+            labels.append(parts[8])
+            flags.append(parts[9] if n == 10 else "0")
+            rows.file_of.append(fi)
+            rows.linenos.append(lineno)
+    poly, difficult = _labeltxt_check(rows, flags)
+    rows.tokens = []  # parsed; ``rows.where`` (kept by the table) needs no tokens
+    table = Table()
+    table.extend(
+        [ids[f] for f in rows.file_of],
+        labels,
+        poly=poly,
+        difficult=difficult,
+        where=rows.where,
+    )
+    return Truth(ids=ids, table=table, classes=sorted(set(labels)))
+
+
+@dataclass
+class _Rows:
+    """Flat tokens of many text lines (``width`` per line) and where each
+    line came from; flat lists of strings keep the cyclic GC out of parsing."""
+
+    tokens: list[str] = field(default_factory=list)
+    file_of: list[int] = field(default_factory=list)
+    linenos: list[int] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # message prefix per file
+
+    def where(self, k: int) -> str:
+        f = self.file_of[k] if self.file_of else 0
+        return f"{self.names[f]} line {self.linenos[k]}"
+
+    def row(self, k: int, width: int) -> list[str]:
+        return self.tokens[k * width : (k + 1) * width]
+
+
+def _labeltxt_check(rows: _Rows, flags: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 8) polygons and difficult flags of labelTxt rows; raises for the
+    first row with a bad number (checked before its flag) or a bad flag."""
+    bad_flag = next((k for k, f in enumerate(flags) if f != "0" and f != "1"), None)
+    bad_num, poly = _first_bad_number_row(rows.tokens, 8)
+    if bad_num is not None and (bad_flag is None or bad_num <= bad_flag):
+        _numbers(rows.row(bad_num, 8), rows.where(bad_num), "polygon coordinates")
+    if bad_flag is not None:
+        raise ValidationError(
+            f"{rows.where(bad_flag)}: difficult flag must be 0 or 1, "
+            f"found {flags[bad_flag]!r}"
+        )
+    return poly, np.array(flags) == "1" if flags else np.zeros(0, bool)
+
+
+def _first_bad_number_row(
+    tokens: list[str], width: int
+) -> tuple[int | None, np.ndarray]:
+    """``(index of the first row with a non-number or non-finite token, or
+    None; (n, width) floats)`` of ``width`` tokens per row; one numpy
+    conversion (numpy parses strings as ``float()`` does)."""
+    try:
+        nums = np.array(tokens, dtype=np.float64).reshape(-1, width)
+    except ValueError:  # some token is not a number: find the first row
+        for k in range(0, len(tokens), width):
+            if not all(
+                _is_float(t) and math.isfinite(float(t)) for t in tokens[k : k + width]
+            ):
+                return k // width, np.zeros((0, width))
+        raise AssertionError("unreachable") from None  # pragma: no cover
+    bad = np.flatnonzero(~np.isfinite(nums).all(1))
+    return (int(bad[0]) if len(bad) else None), nums
 
 
 def read_dota_results(source: Source, resolve_id) -> Table:
     """DOTA Task1/Task2 files; ``resolve_id(name, where)`` maps an image name to
-    a sample id or raises."""
+    a sample id or raises. Each file is parsed in bulk (see
+    :func:`read_dota_labeltxt`); errors name the first bad line."""
     files = [(f, _TASK_RE.match(PurePosixPath(f).name)) for f in source.files()]
     files = [(f, m) for f, m in files if m]
     if not files:
@@ -188,69 +385,73 @@ def read_dota_results(source: Source, resolve_id) -> Table:
                 f"{source.display}: two result files for class {label!r} ({seen[label]}, {name})"
             )
         seen[label] = name
-        n_coord = 8 if task == "1" else 4
-        want = (
-            "imgname score x1 y1 x2 y2 x3 y3 x4 y4"
-            if task == "1"
-            else "imgname score xmin ymin xmax ymax"
-        )
-        rows, linenos = [], []
-        for lineno, line in enumerate(read_text(source, name).splitlines(), 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2 + n_coord:
-                raise ValidationError(
-                    f"{source.where(name)} line {lineno}: expected {2 + n_coord} fields "
-                    f"({want}), found {len(parts)}"
-                )
-            rows.append(parts)
-            linenos.append(lineno)
-        nums = _number_rows(
-            [r[1:] for r in rows], linenos, source.where(name), n_coord + 1
-        )
-        wheres = [f"{source.where(name)} line {n}" for n in linenos]
-        sids = _resolve_all([r[0] for r in rows], wheres, resolve_id)
-        coords = nums[:, 1:]
-        if task == "2":
-            bad = np.flatnonzero(
-                (coords[:, 2] < coords[:, 0]) | (coords[:, 3] < coords[:, 1])
-            )
-            if len(bad):
-                _check_hbb(coords[bad[0]].tolist(), wheres[bad[0]])
-        table.extend(sids, label, coords, nums[:, 0], wheres, poly=task == "1")
+        _read_task_file(source, name, task, label, table, resolve_id)
     return table
 
 
-def _number_rows(
-    rows: list[list[str]], linenos: list[int], where: str, width: int
-) -> np.ndarray:
-    """(n, width) floats from token rows, vectorised; the first bad token is
-    reported with its line (score first, then coordinates)."""
-    try:
-        nums = np.array(rows, dtype=np.float64).reshape(-1, width)
-    except ValueError:
-        nums = None
-    if nums is not None:
-        bad = np.flatnonzero(~np.isfinite(nums).all(1))
-        if not len(bad):
-            return nums
-        rows, linenos = [rows[bad[0]]], [linenos[bad[0]]]
-    for row, n in zip(rows, linenos, strict=True):
-        w = f"{where} line {n}"
-        _numbers(row[:1], w, "score")
-        _numbers(row[1:], w, "box coordinates")
-    raise AssertionError("unreachable: a bad row raises above")  # pragma: no cover
+def _read_task_file(source, name, task, label, table, resolve_id) -> None:
+    n_coord = 8 if task == "1" else 4
+    want = (
+        "imgname score x1 y1 x2 y2 x3 y3 x4 y4"
+        if task == "1"
+        else "imgname score xmin ymin xmax ymax"
+    )
+    rows = _Rows(names=[source.where(name)])
+    images: list[str] = []
+    for lineno, line in enumerate(read_text(source, name).splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 + n_coord:
+            _result_rows(rows, images, n_coord, resolve_id)  # earlier lines first
+            raise ValidationError(
+                f"{rows.names[0]} line {lineno}: expected {2 + n_coord} fields "
+                f"({want}), found {len(parts)}"
+            )
+        images.append(parts[0])
+        rows.tokens += parts[1:]
+        rows.linenos.append(lineno)
+    sids, nums = _result_rows(rows, images, n_coord, resolve_id)
+    rows.tokens = []  # parsed; ``rows.where`` (kept by the table) needs no tokens
+    coords = nums[:, 1:]
+    if task == "2":
+        bad = np.flatnonzero(
+            (coords[:, 2] < coords[:, 0]) | (coords[:, 3] < coords[:, 1])
+        )
+        if len(bad):
+            _check_hbb(coords[bad[0]].tolist(), rows.where(int(bad[0])))
+    table.extend(
+        sids,
+        label,
+        poly=coords if task == "1" else None,
+        hbb=coords if task == "2" else None,
+        score=nums[:, 0],
+        where=rows.where,
+    )
 
 
-def _resolve_all(names: list[str], wheres: list[str], resolve_id) -> list[str]:
-    cache: dict[str, str] = {}
-    out = []
-    for nm, w in zip(names, wheres, strict=True):
-        if nm not in cache:
-            cache[nm] = resolve_id(nm, w)
-        out.append(cache[nm])
-    return out
+def _result_rows(rows: _Rows, images: list[str], n_coord: int, resolve_id):
+    """Sample ids and (n, 1 + n_coord) numbers of Task rows, checked line by
+    line in effect: a line's numbers (score first) before its image name."""
+    bad_num, nums = _first_bad_number_row(rows.tokens, n_coord + 1)
+    ids: dict[str, str] = {}
+    bad_name = None
+    for k, nm in enumerate(images):  # first occurrence of each name, in line order
+        if nm not in ids:
+            if bad_num is not None and k > bad_num:
+                break
+            try:
+                ids[nm] = resolve_id(nm, rows.where(k))
+            except ValidationError:
+                bad_name = k
+                break
+    if bad_num is not None and (bad_name is None or bad_num <= bad_name):
+        row = rows.row(bad_num, n_coord + 1)
+        _numbers(row[:1], rows.where(bad_num), "score")
+        _numbers(row[1:], rows.where(bad_num), "box coordinates")
+    if bad_name is not None:
+        resolve_id(images[bad_name], rows.where(bad_name))
+    return [ids[nm] for nm in images], nums
 
 
 def _check_hbb(b: list[float], where: str) -> None:
@@ -270,6 +471,14 @@ def _load_json(source: Source, name: str):
         raise ValidationError(
             f"{source.where(name)} line {exc.lineno}: invalid JSON ({exc.msg})"
         ) from None
+
+
+def _known(key, mapping: dict) -> bool:
+    """``key in mapping``, False for an unhashable key (a JSON list/object)."""
+    try:
+        return key in mapping
+    except TypeError:
+        return False
 
 
 def _is_num(v) -> bool:
@@ -334,43 +543,9 @@ def read_coco_instances(source: Source, name: str) -> Truth:
     if len(set(ids)) != len(ids):
         raise ValidationError(f"{fn}: duplicate image ids in 'images'")
     known = set(ids)
-    table = Table()
-    for i, ann in enumerate(data["annotations"]):
-        where = f"{fn} annotations[{i}]"
-        if not isinstance(ann, dict):
-            _bad(where, "expected an object", ann)
-        for key in ("image_id", "category_id", "bbox"):
-            if key not in ann:
-                raise ValidationError(f"{where}: missing {key!r}")
-        sid = str(ann["image_id"])
-        if sid not in known:
-            raise ValidationError(
-                f"{where}: image_id {ann['image_id']!r} is not in 'images'"
-            )
-        if ann["category_id"] not in categories:
-            raise ValidationError(
-                f"{where}: category_id {ann['category_id']!r} is not in 'categories'"
-            )
-        hbb = _xywh(ann["bbox"], where)
-        seg = ann.get("segmentation")
-        poly = None
-        if (
-            isinstance(seg, list)
-            and len(seg) == 1
-            and isinstance(seg[0], list)
-            and len(seg[0]) == 8
-        ):
-            poly = _poly8(seg[0], where, "segmentation")
-        crowd = bool(ann.get("iscrowd", 0))
-        table.add(
-            sid,
-            categories[ann["category_id"]],
-            poly=poly,
-            hbb=hbb,
-            difficult=crowd,
-            crowd=crowd,
-            where=where,
-        )
+    table = _coco_annotations_fast(data["annotations"], fn, known, categories)
+    if table is None:  # something is off: the item-by-item check names it
+        table = _coco_annotations(data["annotations"], fn, known, categories)
     # COCO scores images in ascending id order; keep that order for parity.
     ids = sorted(
         ids, key=lambda s: (0, int(s), "") if s.lstrip("-").isdigit() else (1, 0, s)
@@ -394,6 +569,56 @@ def read_coco_results(
             f"{fn}: COCO results must be a JSON list of {{image_id, category_id, bbox, score}}, "
             f"found {type(data).__name__}"
         )
+    table = _coco_results_fast(data, fn, categories, resolve_id)
+    if table is None:  # something is off: the item-by-item check names it
+        table = _coco_results(data, fn, categories, resolve_id)
+    return table
+
+
+def _coco_annotations(anns, fn: str, known: set, categories: dict) -> Table:
+    """Item-by-item reader: raises for the first bad annotation."""
+    table = Table()
+    for i, ann in enumerate(anns):
+        where = f"{fn} annotations[{i}]"
+        if not isinstance(ann, dict):
+            _bad(where, "expected an object", ann)
+        for key in ("image_id", "category_id", "bbox"):
+            if key not in ann:
+                raise ValidationError(f"{where}: missing {key!r}")
+        sid = str(ann["image_id"])
+        if sid not in known:
+            raise ValidationError(
+                f"{where}: image_id {ann['image_id']!r} is not in 'images'"
+            )
+        if not _known(ann["category_id"], categories):
+            raise ValidationError(
+                f"{where}: category_id {ann['category_id']!r} is not in 'categories'"
+            )
+        hbb = _xywh(ann["bbox"], where)
+        seg = ann.get("segmentation")
+        poly = None
+        if (
+            isinstance(seg, list)
+            and len(seg) == 1
+            and isinstance(seg[0], list)
+            and len(seg[0]) == 8
+        ):
+            poly = _poly8(seg[0], where, "segmentation")
+        crowd = bool(ann.get("iscrowd", 0))
+        table.add(
+            sid,
+            categories[ann["category_id"]],
+            poly=poly,
+            hbb=hbb,
+            difficult=crowd,
+            crowd=crowd,
+            where=where,
+        )
+    return table
+
+
+def _coco_results(data: list, fn: str, categories: dict, resolve_id) -> Table:
+    """Item-by-item reader: raises for the first bad detection."""
     table = Table()
     for i, det in enumerate(data):
         where = f"{fn}[{i}]"
@@ -411,7 +636,7 @@ def read_coco_results(
             or not math.isfinite(score)
         ):
             _bad(where, "'score' must be a finite number", score)
-        if det["category_id"] not in categories:
+        if not _known(det["category_id"], categories):
             shown = ", ".join(map(str, list(categories)[:10]))
             raise ValidationError(
                 f"{where}: category_id {det['category_id']!r} is not one of the "
@@ -428,6 +653,124 @@ def read_coco_results(
             score=float(score),
             where=where,
         )
+    return table
+
+
+# Fast paths: every item is checked with whole-list operations; any doubt
+# (a wrong type, a missing key, an unknown id, a bad number) returns None and
+# the item-by-item reader above runs instead, so messages are unchanged.
+
+_NUM_TYPES = frozenset((int, float))
+
+
+def _all_dicts_with(items: list, keys: tuple[str, ...]) -> bool:
+    return set(map(type, items)) <= {dict} and all(
+        all(k in d for d in items) for k in keys
+    )
+
+
+def _numeric_rows(vals: list, width: int) -> np.ndarray | None:
+    """(n, width) floats when every value is a list of ``width`` finite JSON
+    numbers (not bools), else None."""
+    if not vals:
+        return np.zeros((0, width))
+    if set(map(type, vals)) != {list} or set(map(len, vals)) != {width}:
+        return None
+    if not set(map(type, itertools.chain.from_iterable(vals))) <= _NUM_TYPES:
+        return None
+    arr = np.array(vals, dtype=np.float64)
+    return arr if np.isfinite(arr).all() else None
+
+
+def _xywh_rows(vals: list) -> np.ndarray | None:
+    arr = _numeric_rows(vals, 4)
+    if arr is None or (arr[:, 2:] < 0).any():
+        return None
+    return np.concatenate([arr[:, :2], arr[:, :2] + arr[:, 2:]], axis=1)
+
+
+def _labels(cat_ids: list, categories: dict) -> list[str] | None:
+    try:
+        labels = [categories.get(c) for c in cat_ids]
+    except TypeError:  # unhashable id
+        return None
+    return None if None in labels else labels
+
+
+def _coco_annotations_fast(anns, fn: str, known: set, categories: dict):
+    if not isinstance(anns, list) or not _all_dicts_with(
+        anns, ("image_id", "category_id", "bbox")
+    ):
+        return None
+    sids = [str(a["image_id"]) for a in anns]
+    labels = _labels([a["category_id"] for a in anns], categories)
+    hbb = _xywh_rows([a["bbox"] for a in anns])
+    if labels is None or hbb is None or not known.issuperset(sids):
+        return None
+    segs = [a.get("segmentation") for a in anns]
+    has_poly = [
+        type(g) is list and len(g) == 1 and type(g[0]) is list and len(g[0]) == 8
+        for g in segs
+    ]
+    poly = np.full((len(anns), 8), np.nan)
+    if any(has_poly):
+        sel = np.flatnonzero(has_poly)
+        rows = _numeric_rows([segs[k][0] for k in sel], 8)
+        if rows is None:
+            return None
+        poly[sel] = rows
+    crowd = [a.get("iscrowd", 0) for a in anns]
+    if not set(map(type, crowd)) <= {int, bool}:
+        return None  # unusual flag values: keep Python's truthiness exactly
+    crowd_arr = np.array(crowd, dtype=bool)
+    table = Table()
+    table.extend(
+        sids,
+        labels,
+        poly=poly,
+        hbb=hbb,
+        difficult=crowd_arr,
+        crowd=crowd_arr,
+        where=lambda k: f"{fn} annotations[{k}]",
+    )
+    return table
+
+
+def _coco_results_fast(data: list, fn: str, categories: dict, resolve_id):
+    if not _all_dicts_with(data, ("image_id", "category_id", "score")):
+        return None
+    scores = [d["score"] for d in data]
+    if not set(map(type, scores)) <= _NUM_TYPES:
+        return None
+    score = np.array(scores, dtype=np.float64)
+    labels = _labels([d["category_id"] for d in data], categories)
+    if labels is None or not np.isfinite(score).all():
+        return None
+    with_bbox = all("bbox" in d for d in data)
+    with_poly = all("poly" in d for d in data)
+    if not (with_bbox or with_poly) or any(("poly" in d) != with_poly for d in data):
+        return None  # mixed geometry: rare, read item by item
+    hbb = _xywh_rows([d["bbox"] for d in data]) if with_bbox else None
+    poly = _numeric_rows([d["poly"] for d in data], 8) if with_poly else None
+    if (with_bbox and hbb is None) or (with_poly and poly is None):
+        return None
+    names = [str(d["image_id"]) for d in data]
+    ids: dict[str, str] = {}
+    for k, nm in enumerate(names):
+        if nm not in ids:
+            try:
+                ids[nm] = resolve_id(nm, f"{fn}[{k}]")
+            except ValidationError:
+                return None
+    table = Table()
+    table.extend(
+        [ids[nm] for nm in names],
+        labels,
+        poly=poly,
+        hbb=hbb,
+        score=score,
+        where=lambda k: f"{fn}[{k}]",
+    )
     return table
 
 
@@ -512,6 +855,27 @@ def read_xml_truth(source: Source) -> Truth:
 # --- dispatch ---------------------------------------------------------------
 
 
+def _gc_paused(fn):
+    """Run ``fn`` with the cyclic garbage collector paused. Parsing allocates
+    many long-lived containers (JSON objects, token lists); in a worker holding
+    hundreds of thousands of objects (Django, torch) they trigger full
+    collections that cost more than the parse itself. Nothing here builds
+    reference cycles, so pausing frees nothing late."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            if was_enabled:
+                gc.enable()
+
+    return wrapper
+
+
+@_gc_paused
 def read_truth(source: Source) -> Truth:
     files = source.files()
     jsons = [f for f in files if f.lower().endswith(".json")]
@@ -527,6 +891,7 @@ def read_truth(source: Source) -> Truth:
     )
 
 
+@_gc_paused
 def read_predictions(source: Source, truth: Truth) -> Table:
     known = set(truth.ids)
 

@@ -53,7 +53,7 @@ import numpy as np
 
 from evaluator.errors import ValidationError
 from evaluator.formats_detection import Table, Truth, read_predictions, read_truth
-from evaluator.geometry import hbb_intersection, pair_iou, poly_to_hbb
+from evaluator.geometry import hbb_intersection_pairs, pair_iou, poly_to_hbb
 from evaluator.io import Source
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
@@ -100,63 +100,121 @@ def coco_ap(tp: np.ndarray, fp: np.ndarray, npos: int) -> float:
 
 
 # --- matching ---------------------------------------------------------------------
+#
+# Both matchers work on candidate pairs (detection d, GT g, IoU v) of the whole
+# dataset: same image and class, overlapping enclosing boxes (other pairs have
+# IoU 0, below any threshold). Detections are indexed in (image, descending
+# score) order and GT in file order, so "first"/"later" below are index order.
 
 
-def match_voc(ious: np.ndarray, difficult: np.ndarray, thresholds) -> np.ndarray:
-    """DOTA ``voc_eval`` status (TP/FP/IGNORED) per threshold for one image.
+def match_voc(pd, pg, iou, n_det: int, difficult: np.ndarray, thresholds) -> np.ndarray:
+    """DOTA ``voc_eval`` status (TP/FP/IGNORED) per threshold, all images at once.
 
-    ``ious`` (D, G): detections in descending-score order; entries of other
-    classes are -1. Vectorised: a detection's target GT does not depend on the
-    others, and a TP is the first detection (by score) that claims a target.
+    A detection's target is its highest-IoU GT (first on ties) whatever the other
+    detections do; a TP is the first detection (by score) claiming a target.
     """
-    d = ious.shape[0]
-    status = np.full((len(thresholds), d), FP, dtype=np.int8)
-    if d == 0 or ious.shape[1] == 0:
+    status = np.full((len(thresholds), n_det), FP, dtype=np.int8)
+    if not len(pd):
         return status
-    best = ious.argmax(1)
-    best_iou = ious[np.arange(d), best]
+    order = np.lexsort((pg, -iou, pd))
+    pd, pg, iou = pd[order], pg[order], iou[order]
+    head = np.r_[True, pd[1:] != pd[:-1]]  # best pair of each detection
+    d, g, v = pd[head], pg[head], iou[head]
     for ti, thr in enumerate(thresholds):
-        hit = best_iou >= thr
-        hard = hit & difficult[best]
+        hit = v >= thr
+        hard = hit & difficult[g]
         claim = np.flatnonzero(hit & ~hard)
-        _, first = np.unique(best[claim], return_index=True)
-        status[ti, hard] = IGNORED
-        status[ti, claim[first]] = TP
+        _, first = np.unique(g[claim], return_index=True)
+        status[ti, d[hard]] = IGNORED
+        status[ti, d[claim[first]]] = TP
     return status
 
 
 def match_coco(
-    ious: np.ndarray, ignore: np.ndarray, crowd: np.ndarray, thresholds
+    pd, pg, iou, n_det: int, det_group: np.ndarray, ignore, crowd, thresholds
 ) -> np.ndarray:
-    """pycocotools ``evaluateImg`` matching for one image, all thresholds at once.
+    """pycocotools ``evaluateImg`` greedy matching, all images and thresholds at once.
 
-    ``ious`` (D, G) with detections in descending-score order and -1 across
-    classes. The loop runs over detections that reach the lowest threshold only.
+    Within an (image, class) group detections are matched one after the other
+    (score order); groups are independent, so round ``r`` matches the ``r``-th
+    detection of every group together. A detection takes, among the GT with
+    IoU ≥ t that are unmatched (or crowd), a regular GT before an ignored one,
+    then the highest IoU, then the later GT — pycocotools' loop order.
     """
     thr = np.minimum(np.asarray(thresholds, float), 1 - 1e-10)[:, None]
-    d, g = ious.shape
-    status = np.full((len(thr), d), FP, dtype=np.int8)
-    if d == 0 or g == 0:
+    status = np.full((len(thr), n_det), FP, dtype=np.int8)
+    keep = iou >= thr.min()
+    pd, pg, iou = pd[keep], pg[keep], iou[keep]
+    if not len(pd):
         return status
-    # pycocotools visits non-ignored GT first, then ignored ones.
-    perm = np.argsort(ignore, kind="mergesort")
-    ious, ign, crw = ious[:, perm], ignore[perm], crowd[perm]
-    matched = np.zeros((len(thr), g), bool)
-    rev = slice(None, None, -1)
-    for di in np.flatnonzero(ious.max(1) >= thr.min()):
-        row = ious[di]
-        avail = (~matched | crw[None, :]) & (row[None, :] >= thr)
-        pick = np.full(len(thr), -1)
-        for group in (~ign, ign):  # regular GT win over ignored ones
-            cand = avail & group[None, :]
-            val = np.where(cand, row[None, :], -np.inf)
-            last_max = g - 1 - np.argmax(val[:, rev], axis=1)  # ties → later GT
-            take = (pick < 0) & cand.any(1)
-            pick[take] = last_max[take]
-        ts = np.flatnonzero(pick >= 0)
-        matched[ts, pick[ts]] = True
-        status[ts, di] = np.where(ign[pick[ts]], IGNORED, TP)
+    dets = np.unique(pd)
+    grp = det_group[dets]
+    by_grp = np.argsort(grp, kind="stable")  # stable: score order inside a group
+    starts = np.r_[0, np.flatnonzero(np.diff(grp[by_grp])) + 1]
+    rank = np.empty(len(dets), np.int64)
+    rank[by_grp] = np.arange(len(dets)) - np.repeat(
+        starts, np.diff(np.r_[starts, len(dets)])
+    )
+    p_rank = rank[np.searchsorted(dets, pd)]
+    ign = ignore[pg]
+    order = np.lexsort((-pg, -iou, ign, pd, p_rank))
+    pd, pg, iou, ign, p_rank = (
+        pd[order],
+        pg[order],
+        iou[order],
+        ign[order],
+        p_rank[order],
+    )
+    bounds = np.searchsorted(p_rank, np.arange(p_rank[-1] + 2))
+    matched = np.zeros((len(thr), len(ignore)), bool)
+    for r in range(len(bounds) - 1):
+        lo, hi = bounds[r], bounds[r + 1]
+        d, g = pd[lo:hi], pg[lo:hi]
+        seg = np.r_[0, np.flatnonzero(d[1:] != d[:-1]) + 1]
+        ok = (iou[lo:hi] >= thr) & (~matched[:, g] | crowd[g])
+        pos = np.where(ok, np.arange(hi - lo), hi - lo)
+        first = np.minimum.reduceat(pos, seg, axis=1)  # (T, detections of round r)
+        ti, si = np.nonzero(first < hi - lo)
+        pick = first[ti, si]
+        matched[ti, g[pick]] = True
+        status[ti, d[seg[si]]] = np.where(ign[lo:hi][pick], IGNORED, TP)
     return status
+
+
+def candidate_pairs(
+    p_key: np.ndarray, p_hbb: np.ndarray, g_key: np.ndarray, g_hbb: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(detection, GT) index pairs with equal ``key`` (image, class) whose
+    enclosing boxes overlap with positive area; sorted by detection, then GT.
+
+    The cross product of each key group is built with index arithmetic, in
+    chunks of detections so that memory stays bounded for dense scenes.
+    """
+    g_order = np.argsort(g_key, kind="stable")
+    gk = g_key[g_order]
+    lo = np.searchsorted(gk, p_key, "left")
+    cnt = np.searchsorted(gk, p_key, "right") - lo
+    ends = np.cumsum(cnt)
+    out_d, out_g = [], []
+    start = 0
+    while start < len(p_key):
+        # detections [start, stop) holding at most _PAIR_CHUNK pairs (≥ 1 detection)
+        limit = (ends[start - 1] if start else 0) + _PAIR_CHUNK
+        stop = max(int(np.searchsorted(ends, limit, "right")), start + 1)
+        c = cnt[start:stop]
+        d = np.repeat(np.arange(start, stop), c)
+        offs = np.arange(len(d)) - np.repeat(np.cumsum(c) - c, c)
+        g = g_order[np.repeat(lo[start:stop], c) + offs]
+        near = hbb_intersection_pairs(p_hbb[d], g_hbb[g]) > 0
+        out_d.append(d[near])
+        out_g.append(g[near])
+        start = stop
+    if not out_d:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_d), np.concatenate(out_g)
+
+
+_PAIR_CHUNK = 1 << 18  # (detection, GT) pairs tested per batch (≈ 25 MB)
 
 
 # --- evaluation -------------------------------------------------------------------
@@ -283,10 +341,10 @@ def _class_codes(table: Table, classes: list[str], role: str) -> np.ndarray:
         shown = ", ".join(classes[:10]) + (", …" if len(classes) > 10 else "")
         if role == "truth":
             raise ValidationError(
-                f"{table.where[i]}: truth class {table.label[i]!r} is not in option classes"
+                f"{table.where_of(i)}: truth class {table.label[i]!r} is not in option classes"
             )
         raise ValidationError(
-            f"{table.where[i]}: class {table.label[i]!r} is not one of the "
+            f"{table.where_of(i)}: class {table.label[i]!r} is not one of the "
             f"{len(classes)} classes ({shown})"
         )
     return codes
@@ -352,98 +410,43 @@ class Detection(Kind):
         n_img = len(gt.ids)
         gt_img = _by_image(gt.table, gt.ids)
         gt_box = gt.table.arrays(box)
-        difficult = np.asarray(gt.table.difficult, bool)
-        crowd = (
-            np.asarray(gt.table.crowd, bool) | difficult
-        )  # COCO: difficult = iscrowd
+        difficult = gt.table.column("difficult")
+        crowd = gt.table.column("crowd") | difficult  # COCO: difficult = iscrowd
         p_img = _by_image(pred, gt.ids)
-        p_score = np.asarray(pred.score, np.float64)
+        p_score = pred.column("score")
         keep = _truncate(p_img, pred_cls, p_score, options["max_dets"])
         p_img, p_cls, p_score = p_img[keep], pred_cls[keep], p_score[keep]
         p_box = pred.arrays(box)[keep]
-        status = self._match(
-            n_img,
-            gt_img,
-            gt_cls,
-            gt_box,
-            difficult,
-            crowd,
-            p_img,
-            p_cls,
-            p_box,
-            thresholds,
-            box,
-            mode,
+        n_cls = len(classes)
+        pd, pg = candidate_pairs(
+            p_img * n_cls + p_cls,
+            p_box if box == "hbb" else poly_to_hbb(p_box),
+            gt_img * n_cls + gt_cls,
+            gt_box if box == "hbb" else poly_to_hbb(gt_box),
         )
-        npos = np.zeros((n_img, len(classes)), np.int64)
+        coco = mode == "coco"
+        iou = pair_iou(p_box[pd], gt_box[pg], box, crowd[pg] if coco else None)
+        if coco:
+            status = match_coco(
+                pd,
+                pg,
+                iou,
+                len(p_img),
+                p_img * n_cls + p_cls,
+                difficult | crowd,
+                crowd,
+                thresholds,
+            )
+        else:
+            status = match_voc(pd, pg, iou, len(p_img), difficult, thresholds)
+        npos = np.zeros((n_img, n_cls), np.int64)
         np.add.at(npos, (gt_img[~difficult], gt_cls[~difficult]), 1)
         meta = {
             "ap_mode": mode,
             "iou": "polygon" if box == "obb" else "hbb",
-            "iou_threshold": "0.50:0.95" if mode == "coco" else float(thresholds[0]),
+            "iou_threshold": "0.50:0.95" if coco else float(thresholds[0]),
             "max_dets": options["max_dets"],
         }
         return DetectionEvaluation(
             gt.ids, classes, thresholds, p_img, p_cls, p_score, status, npos, meta
         )
-
-    @staticmethod
-    def _match(
-        n_img,
-        gt_img,
-        gt_cls,
-        gt_box,
-        difficult,
-        crowd,
-        p_img,
-        p_cls,
-        p_box,
-        thresholds,
-        box,
-        mode,
-    ) -> np.ndarray:
-        """Status (n_thresholds, n_det) for detections sorted by image then score.
-
-        Candidate (detection, GT) pairs — same image and class, overlapping
-        enclosing boxes — are collected first and their IoUs computed in one
-        vectorised call; matching then runs per image on small dense matrices.
-        """
-        coco = mode == "coco"
-        status = np.full((len(thresholds), len(p_img)), FP, dtype=np.int8)
-        g_order = np.argsort(gt_img, kind="stable")
-        g_bounds = np.searchsorted(gt_img[g_order], np.arange(n_img + 1))
-        p_bounds = np.searchsorted(p_img, np.arange(n_img + 1))  # p_img is sorted
-        p_hbb = p_box if box == "hbb" else poly_to_hbb(p_box)
-        g_hbb = gt_box if box == "hbb" else poly_to_hbb(gt_box)
-        images = [
-            i
-            for i in np.flatnonzero(np.diff(p_bounds) > 0)
-            if g_bounds[i + 1] > g_bounds[i]
-        ]
-        pairs = []
-        for i in images:
-            gi = g_order[g_bounds[i] : g_bounds[i + 1]]
-            di = np.arange(p_bounds[i], p_bounds[i + 1])
-            near = hbb_intersection(p_hbb[di], g_hbb[gi]) > 0
-            near &= p_cls[di][:, None] == gt_cls[gi][None, :]
-            r, c = np.nonzero(near)
-            pairs.append((di[r], gi[c]))
-        pd = np.concatenate([p for p, _ in pairs]) if pairs else np.zeros(0, np.int64)
-        pg = np.concatenate([g for _, g in pairs]) if pairs else np.zeros(0, np.int64)
-        vals = pair_iou(p_box[pd], gt_box[pg], box, crowd[pg] if coco else None)
-        start = 0
-        for i, (d_idx, _) in zip(images, pairs, strict=True):
-            gi = g_order[g_bounds[i] : g_bounds[i + 1]]
-            lo, hi = p_bounds[i], p_bounds[i + 1]
-            ious = np.where(p_cls[lo:hi, None] == gt_cls[gi][None, :], 0.0, -1.0)
-            col = np.empty(len(gt_img), np.int64)
-            col[gi] = np.arange(len(gi))
-            k = len(d_idx)
-            ious[d_idx - lo, col[pg[start : start + k]]] = vals[start : start + k]
-            start += k
-            status[:, lo:hi] = (
-                match_coco(ious, difficult[gi] | crowd[gi], crowd[gi], thresholds)
-                if coco
-                else match_voc(ious, difficult[gi], thresholds)
-            )
-        return status

@@ -140,10 +140,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # this many seconds (kombu's default: 3600). Keep it above the longest scoring
 # run, or a healthy run is handed to a second worker (which then waits for
 # EARTHBENCH_RETAKE_AFTER_S before taking it over).
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ["CELERY_VISIBILITY_TIMEOUT"])
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int(
+        os.environ["CELERY_VISIBILITY_TIMEOUT"]
+    )
+if CELERY_BROKER_URL.startswith("sqla+"):
+    # The embedded broker polls its table; kombu's default of 1 s added a second
+    # to every submission's latency (bench/platform_latency.py).
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ROUTES = {
