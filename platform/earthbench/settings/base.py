@@ -145,10 +145,10 @@ if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int(
         os.environ["CELERY_VISIBILITY_TIMEOUT"]
     )
-if CELERY_BROKER_URL.startswith("sqla+"):
-    # The embedded broker polls its table; kombu's default of 1 s added a second
-    # to every submission's latency (bench/platform_latency.py).
-    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = 0.1
+# The embedded (SQLAlchemy) broker polls its table once a second, which adds up to
+# a second of queue wait per submission (bench/platform_latency.py). kombu passes
+# transport options on to create_engine for that transport, so its
+# polling_interval cannot be set here; production brokers (Redis) push instead.
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ROUTES = {
