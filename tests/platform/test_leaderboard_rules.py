@@ -235,3 +235,20 @@ def test_lone_leader_not_marked_tied(eurosat, user, perfect_csv, half_right_csv,
     assert not leaderboard_rows(benchmark=eurosat, split="public")[0].tied_with_leader
     submit(other_user, eurosat, half_right_csv)  # far apart: no overlap either
     assert not any(r.tied_with_leader for r in leaderboard_rows(benchmark=eurosat, split="public"))
+
+
+def test_private_refusal_does_no_work_that_depends_on_private_data(eurosat, user, perfect_csv):
+    """No timing side channel: refusing the private board touches no score or
+    entry table, so its cost does not depend on what the private split holds."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    eurosat.deadline = timezone.now() + timedelta(days=2)
+    eurosat.save()
+    submit(user, eurosat, perfect_csv)
+    api = client_for(user)
+    with CaptureQueriesContext(connection) as ctx:
+        r = api.get("/api/v1/benchmarks/eurosat-classification-v1/leaderboard/?split=private")
+    assert r.status_code == 403
+    touched = " ".join(q["sql"] for q in ctx.captured_queries).lower()
+    assert "leaderboardentry" not in touched and "eb_submissions_score" not in touched
