@@ -137,7 +137,9 @@ class ZipSource(Source):
         try:
             self._zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as exc:
-            raise ValidationError(f"{path.name}: not a valid ZIP archive ({exc})") from None
+            raise ValidationError(
+                f"{path.name}: not a valid ZIP archive ({exc})"
+            ) from None
         infos = self._zip.infolist()
         if len(infos) > MAX_ZIP_ENTRIES:
             raise ValidationError(
@@ -148,7 +150,11 @@ class ZipSource(Source):
         for info in infos:
             name = info.filename
             pure = PurePosixPath(name.replace("\\", "/"))
-            if pure.is_absolute() or ".." in pure.parts or ":" in (pure.parts or ("",))[0]:
+            if (
+                pure.is_absolute()
+                or ".." in pure.parts
+                or ":" in (pure.parts or ("",))[0]
+            ):
                 raise ValidationError(
                     f"{path.name}: entry {name!r} has an unsafe path (absolute or '..')"
                 )
@@ -191,7 +197,9 @@ class ZipSource(Source):
             raw = self._zip.open(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
             # mismatched local header, unsupported compression, encrypted entry
-            raise ValidationError(f"{self.where(name)}: unreadable ZIP entry ({exc})") from None
+            raise ValidationError(
+                f"{self.where(name)}: unreadable ZIP entry ({exc})"
+            ) from None
         # Read through a size-capped wrapper: the header's file_size can lie.
         return _CappedReader(raw, info.file_size, self.where(name))
 
@@ -208,7 +216,13 @@ class _CappedReader(io.RawIOBase):
     def readinto(self, b) -> int:
         try:
             n = self._raw.readinto(b)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
             raise ValidationError(f"{self._where}: corrupt ZIP entry ({exc})") from None
         self._left -= n
         if self._left < 0:
@@ -261,7 +275,9 @@ def iter_csv(
     try:
         found = next(reader)
     except StopIteration:
-        raise ValidationError(f"{where}: the file is empty (expected a header line)") from None
+        raise ValidationError(
+            f"{where}: the file is empty (expected a header line)"
+        ) from None
     except csv.Error as exc:
         raise ValidationError(f"{where} line 1: {exc}") from None
     found = [h.strip() for h in found]
@@ -325,3 +341,19 @@ def align_ids(
             f"{where}: {len(missing)} test {noun}(s) missing: {preview(missing)}"
         )
     return idx
+
+
+def unique_id_rows(rows, where: str, *, noun: str = "id"):
+    """``(line, id, row)`` for CSV rows whose first field is a non-empty id seen
+    once; an empty or repeated id is an error naming the line (and the first)."""
+    seen: dict[str, int] = {}
+    for lineno, row in rows:
+        sid = row[0]
+        if not sid:
+            raise ValidationError(f"{where} line {lineno}: empty {noun}")
+        if sid in seen:
+            raise ValidationError(
+                f"{where} line {lineno}: duplicate {noun} {sid!r} (first on line {seen[sid]})"
+            )
+        seen[sid] = lineno
+        yield lineno, sid, row

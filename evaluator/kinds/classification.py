@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, align_ids, iter_csv, preview
+from evaluator.io import Source, align_ids, iter_csv, preview, unique_id_rows
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
 
@@ -104,17 +104,9 @@ def read_label_table(
     labels: list[str] = []
     extra_names = [h.lower() for h in header[2:]]
     extras: dict[str, list[str]] = {h: [] for h in extra_names}
-    seen: dict[str, int] = {}
     known = set(classes) if classes is not None else None
-    for lineno, row in rows:
-        sid, label = row[0], row[1]
-        if not sid:
-            raise ValidationError(f"{where} line {lineno}: empty id")
-        if sid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate id {sid!r} (first on line {seen[sid]})"
-            )
-        seen[sid] = lineno
+    for lineno, sid, row in unique_id_rows(rows, where):
+        label = row[1]
         if known is not None and label not in known:
             shown = ", ".join(classes[:10]) + (", …" if len(classes) > 10 else "")
             raise ValidationError(

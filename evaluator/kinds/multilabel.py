@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, iter_csv, preview
+from evaluator.io import Source, iter_csv, preview, unique_id_rows
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.classification import align
 from evaluator.registry import register
@@ -179,16 +179,7 @@ def read_matrix(
     ids: list[str] = []
     cells: list[list[str]] = []
     lines: list[int] = []
-    seen: dict[str, int] = {}
-    for lineno, row in rows:
-        sid = row[0]
-        if not sid:
-            raise ValidationError(f"{where} line {lineno}: empty id")
-        if sid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate id {sid!r} (first on line {seen[sid]})"
-            )
-        seen[sid] = lineno
+    for lineno, sid, row in unique_id_rows(rows, where):
         ids.append(sid)
         cells.append(row[1:])
         lines.append(lineno)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, iter_csv
+from evaluator.io import Source, iter_csv, unique_id_rows
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.classification import align
 from evaluator.registry import register
@@ -71,16 +71,7 @@ def read_sets(
     ids: list[str] = []
     sets: list[list[str]] = []
     blocks: list[str] = []
-    seen: dict[str, int] = {}
-    for lineno, row in rows:
-        sid = row[0]
-        if not sid:
-            raise ValidationError(f"{where} line {lineno}: empty id")
-        if sid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate id {sid!r} (first on line {seen[sid]})"
-            )
-        seen[sid] = lineno
+    for lineno, sid, row in unique_id_rows(rows, where):
         ids.append(sid)
         sets.append(parse_set(row[1], where, lineno))
         if block_col is not None:
