@@ -42,6 +42,7 @@ def test_interrupted_chunked_upload_resumes_and_submits(api, eurosat, perfect_cs
 
 def test_upload_limits_and_ownership(api, eurosat, other_user, settings):
     settings.EARTHBENCH_MAX_UPLOAD_BYTES = 100
+    settings.EARTHBENCH_MAX_CONTAINER_BYTES = 100
     assert api.post(BASE, {"filename": "x", "size": 101}, format="json").status_code == 400
     uid = api.post(BASE, {"filename": "x", "size": 10}, format="json").json()["id"]
     assert put(api, uid, 0, b"x" * 11).status_code == 400
@@ -55,3 +56,35 @@ def test_upload_limits_and_ownership(api, eurosat, other_user, settings):
     assert other.get(f"{BASE}{uid}/").status_code == 404
     sub = api.post("/api/v1/submissions/", {"benchmark": eurosat.slug, "upload": uid}, format="multipart")
     assert sub.status_code == 400 and "incomplete" in sub.json()["error"]["message"]
+
+
+def test_idempotent_upload_and_team_creation(api, eurosat):
+    a = api.post(BASE, {"filename": "x.csv", "size": 10}, format="json", HTTP_IDEMPOTENCY_KEY="up-1")
+    b = api.post(BASE, {"filename": "x.csv", "size": 10}, format="json", HTTP_IDEMPOTENCY_KEY="up-1")
+    assert a.status_code == b.status_code == 201 and a.json()["id"] == b.json()["id"]
+    c = api.post(BASE, {"filename": "x.csv", "size": 11}, format="json", HTTP_IDEMPOTENCY_KEY="up-1")
+    assert c.status_code == 409 and c.json()["error"]["code"] == "idempotency_conflict"
+    from earthbench.submissions.models import Upload
+
+    assert Upload.objects.count() == 1
+    t1 = api.post("/api/v1/me/team/", {"name": "Replayers"}, format="json", HTTP_IDEMPOTENCY_KEY="team-1")
+    t2 = api.post("/api/v1/me/team/", {"name": "Replayers"}, format="json", HTTP_IDEMPOTENCY_KEY="team-1")
+    assert t1.status_code == t2.status_code == 201 and t1.json() == t2.json()
+
+
+def test_container_uploads_have_their_own_size_limit(api, eurosat, settings):
+    import io
+
+    settings.EARTHBENCH_MAX_UPLOAD_BYTES = 10
+    settings.EARTHBENCH_MAX_CONTAINER_BYTES = 1000
+    eurosat.accepts_containers = True
+    eurosat.save()
+    big = io.BytesIO(b"x" * 100)
+    big.name = "model.tar"
+    r = api.post("/api/v1/submissions/", {"benchmark": eurosat.slug, "file": big, "kind": "predictions"},
+                 format="multipart")
+    assert r.status_code == 400 and "upload limit of 10 bytes" in r.json()["error"]["message"]
+    big.seek(0)
+    r = api.post("/api/v1/submissions/", {"benchmark": eurosat.slug, "file": big, "kind": "container"},
+                 format="multipart")
+    assert r.status_code == 201  # accepted for the sandbox (which then rejects it as no image)

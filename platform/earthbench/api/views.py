@@ -25,6 +25,7 @@ from earthbench.accounts.services import (
     token_revoke,
 )
 from earthbench.api import serializers as s
+from earthbench.api.idempotency import idempotent
 from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.exports import full_results, rows_as_dicts, to_csv
@@ -342,6 +343,7 @@ class MyTeam(APIView):
         return Response(s.TeamSerializer(team_for_user(user=request.user)).data)
 
     @extend_schema(request=s.TeamCreateSerializer, responses=s.TeamSerializer)
+    @idempotent
     def post(self, request):
         ser = s.TeamCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -374,6 +376,7 @@ class TokenListCreate(APIView):
     def get(self, request):
         return Response(s.TokenSerializer(ApiToken.objects.filter(user=request.user), many=True).data)
 
+    # Not idempotent on purpose: replaying would mean storing the plain key.
     @extend_schema(request=s.TokenCreateSerializer, responses=s.TokenCreatedSerializer)
     def post(self, request):
         ser = s.TokenCreateSerializer(data=request.data)
@@ -402,6 +405,7 @@ class UploadCreate(APIView):
     permission_classes = [permissions.IsAuthenticated, HasScope]
 
     @extend_schema(request=s.UploadCreateSerializer, responses={201: s.UploadSerializer})
+    @idempotent
     def post(self, request):
         ser = s.UploadCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)

@@ -112,6 +112,10 @@ EARTHBENCH_CATALOG_DIR = Path(
 EARTHBENCH_MAX_UPLOAD_BYTES = int(
     os.environ.get("EARTHBENCH_MAX_UPLOAD_BYTES", 2 * 1024**3)
 )
+# Model-container tarballs (`docker save`) are larger than prediction files.
+EARTHBENCH_MAX_CONTAINER_BYTES = int(
+    os.environ.get("EARTHBENCH_MAX_CONTAINER_BYTES", 20 * 1024**3)
+)
 EARTHBENCH_BOOTSTRAP_RESAMPLES = int(os.environ.get("EARTHBENCH_BOOTSTRAP_RESAMPLES", 200))
 # A submission running longer than this is failed by the reaper (after retries).
 EARTHBENCH_SCORING_TIMEOUT_S = int(os.environ.get("EARTHBENCH_SCORING_TIMEOUT_S", 3600))

@@ -171,7 +171,11 @@ def submission_create(
             # Compare content before storing anything new.
             return _idempotent_repeat(existing, benchmark, kind, file, metadata)
 
-    max_bytes = settings.EARTHBENCH_MAX_UPLOAD_BYTES
+    max_bytes = (
+        settings.EARTHBENCH_MAX_CONTAINER_BYTES
+        if kind == Submission.Kind.CONTAINER
+        else settings.EARTHBENCH_MAX_UPLOAD_BYTES
+    )
     sub_uuid = uuidlib.uuid4()
     try:
         rel, sha, size = storage.store_fileobj(

@@ -24,10 +24,12 @@ class UploadConflict(SubmissionRefused):
 def upload_create(*, user, filename: str, size: int) -> Upload:
     if size <= 0:
         raise SubmissionRefused("size must be positive", field="size")
-    if size > settings.EARTHBENCH_MAX_UPLOAD_BYTES:
+    # The chunked path serves container tarballs too: the larger of the limits;
+    # submission_create applies the per-kind limit when the upload is used.
+    limit = max(settings.EARTHBENCH_MAX_UPLOAD_BYTES, settings.EARTHBENCH_MAX_CONTAINER_BYTES)
+    if size > limit:
         raise SubmissionRefused(
-            f"size {size} exceeds the upload limit of {settings.EARTHBENCH_MAX_UPLOAD_BYTES} bytes",
-            field="size",
+            f"size {size} exceeds the upload limit of {limit} bytes", field="size"
         )
     up = Upload.objects.create(user=user, filename=storage.safe_filename(filename), size=size)
     path = storage.root() / up.rel_path

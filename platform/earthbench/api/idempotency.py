@@ -1,0 +1,61 @@
+"""``Idempotency-Key`` for every creating POST (see IdempotencyRecord)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+
+from django.db import IntegrityError, transaction
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+
+from earthbench.api.models import IdempotencyRecord
+
+
+class IdempotencyConflictError(APIException):
+    status_code = 409
+    default_code = "idempotency_conflict"
+    default_detail = "Idempotency-Key was already used for a different request"
+
+
+def _request_hash(request) -> str:
+    try:
+        payload = json.dumps(request.data, sort_keys=True, default=str)
+    except TypeError:
+        payload = repr(request.data)
+    return hashlib.sha256(f"{request.path}\n{payload}".encode()).hexdigest()
+
+
+def idempotent(view_method):
+    """Wrap an APIView ``post``: replay the stored response for a repeated key."""
+
+    @functools.wraps(view_method)
+    def wrapper(self, request, *args, **kwargs):
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if not key or not request.user.is_authenticated:
+            return view_method(self, request, *args, **kwargs)
+        if len(key) > 200:
+            from rest_framework.exceptions import ValidationError
+
+            raise ValidationError({"Idempotency-Key": "at most 200 characters"})
+        digest = _request_hash(request)
+        found = IdempotencyRecord.objects.filter(user=request.user, key=key, endpoint=request.path).first()
+        if found is not None:
+            if found.request_hash != digest:
+                raise IdempotencyConflictError()
+            return Response(found.body, status=found.status_code)
+        response = view_method(self, request, *args, **kwargs)
+        if response.status_code < 300:
+            try:
+                with transaction.atomic():
+                    IdempotencyRecord.objects.create(
+                        user=request.user, key=key, endpoint=request.path,
+                        request_hash=digest, status_code=response.status_code, body=response.data,
+                    )
+            except IntegrityError:  # a concurrent twin stored first: answer as it did
+                first = IdempotencyRecord.objects.get(user=request.user, key=key, endpoint=request.path)
+                return Response(first.body, status=first.status_code)
+        return response
+
+    return wrapper
