@@ -271,67 +271,60 @@ def read_pairs_truth(source: Source, name: str) -> dict[str, str]:
     return out
 
 
-def read_qrels(source: Source, name: str) -> dict[str, dict[str, float]]:
-    """TREC qrels ``qid iter docid rel`` -> {qid: {docid: rel}}."""
+def _read_trec(
+    source: Source, name: str, *, layout: str, value_col: int, value_name: str
+) -> dict[str, dict[str, float]]:
+    """Whitespace-separated TREC lines -> {qid: {docid: value}} (columns 0 and 2)."""
     where = source.where(name)
+    n_fields = len(layout.split())
     out: dict[str, dict[str, float]] = {}
     for lineno, line in enumerate(read_text(source, name).splitlines(), start=1):
         parts = line.split()
         if not parts:
             continue
-        if len(parts) != 4:
+        if len(parts) != n_fields:
             raise ValidationError(
-                f"{where} line {lineno}: expected 4 fields 'qid 0 docid rel', found {len(parts)}"
+                f"{where} line {lineno}: expected {n_fields} fields {layout!r}, "
+                f"found {len(parts)}"
             )
         try:
-            rel = float(parts[3])
+            value = float(parts[value_col])
         except ValueError:
             raise ValidationError(
-                f"{where} line {lineno}: relevance is not a number"
+                f"{where} line {lineno}: {value_name} {parts[value_col]!r} is not a number"
             ) from None
+        if value != value:
+            raise ValidationError(f"{where} line {lineno}: {value_name} is NaN")
         docs = out.setdefault(parts[0], {})
         if parts[2] in docs:
             raise ValidationError(
-                f"{where} line {lineno}: duplicate pair ({parts[0]}, {parts[2]})"
+                f"{where} line {lineno}: document {parts[2]!r} listed twice for "
+                f"query {parts[0]!r}"
             )
-        docs[parts[2]] = rel
+        docs[parts[2]] = value
     if not out:
-        raise ValidationError(f"{where}: no qrels lines")
+        raise ValidationError(f"{where}: no {value_name} lines")
     return out
+
+
+def read_qrels(source: Source, name: str) -> dict[str, dict[str, float]]:
+    """TREC qrels ``qid iter docid rel`` -> {qid: {docid: rel}}."""
+    return _read_trec(
+        source, name, layout="qid 0 docid rel", value_col=3, value_name="relevance"
+    )
 
 
 def read_run(source: Source, name: str) -> dict[str, dict[str, float]]:
     """TREC run ``qid Q0 docid rank score tag`` -> {qid: {docid: score}}.
 
     Like trec_eval, the rank column is ignored: the score orders the list."""
-    where = source.where(name)
-    out: dict[str, dict[str, float]] = {}
-    for lineno, line in enumerate(read_text(source, name).splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 6:
-            raise ValidationError(
-                f"{where} line {lineno}: expected 6 fields 'qid Q0 docid rank score run', "
-                f"found {len(parts)}"
-            )
-        try:
-            score = float(parts[4])
-        except ValueError:
-            raise ValidationError(
-                f"{where} line {lineno}: score {parts[4]!r} is not a number"
-            ) from None
-        if score != score:
-            raise ValidationError(f"{where} line {lineno}: score is NaN")
-        docs = out.setdefault(parts[0], {})
-        if parts[2] in docs:
-            raise ValidationError(
-                f"{where} line {lineno}: document {parts[2]!r} listed twice for query {parts[0]!r}"
-            )
-        docs[parts[2]] = score
-    if not out:
-        raise ValidationError(f"{where}: no run lines")
-    return out
+    return _read_trec(
+        source,
+        name,
+        layout="qid Q0 docid rank score run",
+        value_col=4,
+        value_name="score",
+    )
 
 
 # VQA -----------------------------------------------------------------------------

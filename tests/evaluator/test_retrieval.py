@@ -234,6 +234,11 @@ def test_validation_errors(tmp_path):
     (tmp_path / "run.txt").write_text("q Q0 a 1 nan r\n")
     with pytest.raises(ValidationError, match="run.txt line 1: score is NaN"):
         api.evaluate("retrieval", tmp_path / "run.txt", tmp_path / "qrels.txt", {})
+    (tmp_path / "run.txt").write_text("q Q0 a 1 0.5 r\n")
+    (tmp_path / "qrels.txt").write_text("q 0 a nan\n")  # a NaN grade used to pass
+    with pytest.raises(ValidationError, match="qrels.txt line 1: relevance is NaN"):
+        api.evaluate("retrieval", tmp_path / "run.txt", tmp_path / "qrels.txt", {})
+    (tmp_path / "qrels.txt").write_text("q 0 a 1\n")
     (tmp_path / "run.txt").write_text("z Q0 a 1 0.3 r\n")
     with pytest.raises(ValidationError, match="not in the truth: 'z'"):
         api.evaluate("retrieval", tmp_path / "run.txt", tmp_path / "qrels.txt", {})
