@@ -55,3 +55,38 @@ def test_suite_page_renders_table_and_plot(client, suite, eurosat, perfect_csv):
     assert r.status_code == 200
     body = r.content.decode()
     assert "suite-leaderboard" in body and a.username in body and "plot-suite-data" in body
+
+
+def test_suite_private_board_hides_member_private_values_before_member_deadline(suite, eurosat, perfect_csv):
+    """The suite has no deadline, but its member eurosat does: before it, eurosat's
+    private values are not read (it counts as missing, and the page says so); its
+    hosts and, after the deadline, everyone see them."""
+    from datetime import timedelta
+
+    from django.test import Client
+    from django.utils import timezone
+
+    s, twin = suite
+    s.is_published = True
+    s.save()
+    eurosat.deadline = timezone.now() + timedelta(days=3)
+    eurosat.save()
+    a, host = UserFactory(), UserFactory()
+    eurosat.hosts.add(host)
+    for bench in (eurosat, twin):
+        services.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
+    url = "/api/v1/benchmarks/mini-suite-v1/leaderboard/?split=private"
+    body = APIClient().get(url).json()
+    row = body["results"][0]
+    assert eurosat.slug not in row["scores"] and eurosat.slug not in row["normalised"]
+    assert row["missing"] == [eurosat.slug] and row["rank"] is None
+    assert body["hidden_members"] == [eurosat.slug]
+    page = Client().get("/benchmarks/mini-suite-v1/leaderboard/?split=private").content.decode()
+    assert "suite-hidden-members" in page and "counts as <strong>missing</strong>" in page
+    hc = APIClient()
+    hc.force_authenticate(host)
+    assert eurosat.slug in hc.get(url).json()["results"][0]["scores"]
+    eurosat.deadline = timezone.now() - timedelta(seconds=1)
+    eurosat.save()
+    body = APIClient().get(url).json()
+    assert body["hidden_members"] == [] and eurosat.slug in body["results"][0]["scores"]

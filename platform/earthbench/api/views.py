@@ -35,7 +35,8 @@ from earthbench.leaderboards.selectors import (
     leaderboard_rows,
     split_visible,
 )
-from earthbench.leaderboards.suites import is_suite, suite_rows
+from earthbench.leaderboards.selectors import visible_splits as _visible_splits
+from earthbench.leaderboards.suites import is_suite, suite_hidden_members, suite_rows
 from earthbench.submissions import services, uploads
 from earthbench.submissions.models import Score, Submission, Upload
 
@@ -112,10 +113,12 @@ class Leaderboard(APIView):
         if not split_visible(benchmark=bench, split=split, user=request.user):
             raise PermissionDenied("the private leaderboard is revealed at the deadline")
         if is_suite(bench):
-            rows = suite_rows(benchmark=bench, split=split)
+            rows = suite_rows(benchmark=bench, split=split, user=request.user)
             return Response({
                 "benchmark": bench.slug, "split": split, "primary_metric": "iqm", "direction": "max",
                 "metrics": bench.metrics, "count": len(rows),
+                # members whose split is hidden from this viewer: they count as missing
+                "hidden_members": suite_hidden_members(benchmark=bench, split=split, user=request.user),
                 "results": [
                     {"rank": r.rank, "team": r.team, "iqm": r.iqm, "primary_value": r.iqm,
                      "iqm_ci_low": r.ci[0] if r.ci else None, "iqm_ci_high": r.ci[1] if r.ci else None,
@@ -182,7 +185,7 @@ class BenchmarkResults(APIView):
 
 
 def visible_splits(sub: Submission, user) -> set[str]:
-    return {name for name in ("public", "private") if split_visible(benchmark=sub.benchmark, split=name, user=user)}
+    return _visible_splits(benchmark=sub.benchmark, user=user)
 
 
 class SubmissionListCreate(generics.GenericAPIView):

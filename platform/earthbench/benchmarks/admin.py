@@ -17,7 +17,7 @@ class BenchmarkAdmin(admin.ModelAdmin):
     # Hosts adjust schedule and limits here; the rest comes from benchmark.yaml.
     fields = (
         "slug", "title", "task_kind", "is_published", "deadline", "merge_deadline",
-        "daily_quota", "max_in_flight", "final_selection_count", "accepts_predictions",
+        "daily_quota", "daily_compute_seconds", "max_in_flight", "final_selection_count", "accepts_predictions",
         "accepts_containers", "hosts",
     )
     readonly_fields = ("slug", "title", "task_kind")

@@ -27,6 +27,9 @@ class Benchmark(models.Model):
     merge_deadline = models.DateTimeField(null=True, blank=True)
     daily_quota = models.PositiveIntegerField(default=5)
     max_in_flight = models.PositiveIntegerField(default=3)
+    # Container seconds a team may use per UTC day on this benchmark (host-editable;
+    # 0 = no budget). A run that would exceed it is refused before it starts.
+    daily_compute_seconds = models.PositiveIntegerField(default=3600)
     final_selection_count = models.PositiveIntegerField(default=2)
     is_published = models.BooleanField(default=True)
     hosts = models.ManyToManyField(
@@ -48,20 +51,17 @@ class Benchmark(models.Model):
 
 
 class Split(models.Model):
-    """A hidden test split. Public is visible during the competition; private is
-    revealed at the deadline (or at once for a benchmark without one)."""
+    """A hidden test split. Who may see its values is decided by one rule,
+    ``earthbench.leaderboards.selectors.split_visible`` (public: always; private:
+    at the deadline, or at once without one; hosts and staff always). There is no
+    per-split visibility field: a field that the rule ignored would mislead hosts."""
 
     class Name(models.TextChoices):
         PUBLIC = "public"
         PRIVATE = "private"
 
-    class Visibility(models.TextChoices):
-        ALWAYS = "always"
-        AFTER_DEADLINE = "after_deadline"
-
     benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="splits")
     name = models.CharField(max_length=20, choices=Name.choices)
-    visibility = models.CharField(max_length=20, choices=Visibility.choices)
     n_samples = models.PositiveIntegerField(default=0)
 
     class Meta:

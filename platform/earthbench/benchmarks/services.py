@@ -75,11 +75,8 @@ def benchmark_sync(*, spec: BenchmarkSpec) -> Benchmark:
             setattr(bench, k, v)
         bench.deadline = _deadline(sub.get("deadline"))
         bench.save()
-    for name, vis in (
-        (Split.Name.PUBLIC, Split.Visibility.ALWAYS),
-        (Split.Name.PRIVATE, Split.Visibility.AFTER_DEADLINE),
-    ):
-        Split.objects.get_or_create(benchmark=bench, name=name, defaults={"visibility": vis})
+    for name in (Split.Name.PUBLIC, Split.Name.PRIVATE):
+        Split.objects.get_or_create(benchmark=bench, name=name)
     return bench
 
 

@@ -8,7 +8,9 @@
   final-selection count); a team that selected none is represented by its best
   public submission;
 - the private split is visible after the deadline (at once without one), to
-  hosts and staff always;
+  hosts and staff always. ``split_visible`` is the ONE visibility rule: every
+  read path (API, pages, plots, exports, ETags, suites, submission pages, logs,
+  host previews) asks it, directly or through ``visible_splits``;
 - an entry whose 95% interval overlaps the leader's is marked statistically tied.
 
 Rows come from precomputed ``LeaderboardEntry`` rows (one indexed query).
@@ -31,7 +33,14 @@ def is_host(*, benchmark: Benchmark, user) -> bool:
     return user.is_staff or benchmark.hosts.filter(pk=user.pk).exists()
 
 
+SPLITS = ("public", "private")
+
+
 def split_visible(*, benchmark: Benchmark, split: str, user=None, now: datetime | None = None) -> bool:
+    """Whether ``user`` (None or anonymous: the public) may see values of ``split``
+    of ``benchmark`` at ``now``. Public: always. Private: after the benchmark's
+    deadline (at once without one); before it, to its hosts and staff only. Any
+    other split name is never visible."""
     if split == "public":
         return True
     if split != "private":
@@ -39,6 +48,10 @@ def split_visible(*, benchmark: Benchmark, split: str, user=None, now: datetime 
     if benchmark.deadline is None or (now or timezone.now()) >= benchmark.deadline:
         return True
     return is_host(benchmark=benchmark, user=user)
+
+
+def visible_splits(*, benchmark: Benchmark, user=None, now: datetime | None = None) -> set[str]:
+    return {name for name in SPLITS if split_visible(benchmark=benchmark, split=name, user=user, now=now)}
 
 
 @dataclass

@@ -1,13 +1,21 @@
 """Suite leaderboards: each member benchmark's score min–max normalised against
 stored references, aggregated with the interquartile mean, with a stratified
-bootstrap CI (``evaluator.suite``, GEO-Bench style)."""
+bootstrap CI (``evaluator.suite``, GEO-Bench style).
+
+A member's values on a split are read only where that member's split is visible
+to the viewer (``split_visible``, the one visibility rule): before a member's
+own deadline its private values are hidden, so on the suite's private board
+that member counts as missing for every team (``hidden_members`` lists it and
+the page says so)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
+from earthbench.leaderboards.selectors import split_visible
 from evaluator.suite import suite_scores
 
 
@@ -26,10 +34,29 @@ def is_suite(benchmark: Benchmark) -> bool:
     return bool(benchmark.spec.get("suite", {}).get("members"))
 
 
-def suite_rows(*, benchmark: Benchmark, split: str = "public") -> list[SuiteRow]:
+def suite_hidden_members(
+    *, benchmark: Benchmark, split: str, user=None, now: datetime | None = None
+) -> list[str]:
+    """Loaded members whose ``split`` is not visible to ``user``: they count as missing."""
+    members = Benchmark.objects.filter(slug__in=benchmark.spec["suite"]["members"]).prefetch_related("hosts")
+    return sorted(
+        b.slug for b in members if not split_visible(benchmark=b, split=split, user=user, now=now)
+    )
+
+
+def suite_rows(
+    *, benchmark: Benchmark, split: str = "public", user=None, now: datetime | None = None
+) -> list[SuiteRow]:
+    """Rows as ``user`` may see them (None: anonymous). A member whose ``split`` is
+    hidden from ``user`` keeps its reference (so every team lacks it: missing)
+    but none of its entries is read."""
     spec = benchmark.spec["suite"]
     refs = spec.get("reference", {})
     members = {b.slug: b for b in Benchmark.objects.filter(slug__in=spec["members"])}
+    readable = [
+        slug for slug, b in members.items()
+        if split_visible(benchmark=b, split=split, user=user, now=now)
+    ]
     references, metric_of = {}, {}
     for slug in spec["members"]:
         bench = members.get(slug)
@@ -45,7 +72,7 @@ def suite_rows(*, benchmark: Benchmark, split: str = "public") -> list[SuiteRow]
     scores: dict[str, dict[str, float]] = {}
     draws: dict[str, dict[str, list[float]]] = {}
     entries = LeaderboardEntry.objects.filter(
-        benchmark__slug__in=list(references), split=split, is_baseline=False
+        benchmark__slug__in=readable, split=split, is_baseline=False
     ).select_related("team", "score", "benchmark")
     for e in entries:
         metric = metric_of[e.benchmark.slug]

@@ -21,7 +21,7 @@ from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
-from earthbench.leaderboards.suites import is_suite, suite_rows
+from earthbench.leaderboards.suites import is_suite, suite_hidden_members, suite_rows
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
 from earthbench.web import selectors
@@ -151,9 +151,10 @@ def benchmark_leaderboard(request, slug):
     ):
         split = "public"
     if is_suite(bench):
-        rows = suite_rows(benchmark=bench, split=split)
+        rows = suite_rows(benchmark=bench, split=split, user=request.user)
         ctx = _tab_context(
             request, bench, "leaderboard", suite_rows=rows, split=split,
+            hidden_members=suite_hidden_members(benchmark=bench, split=split, user=request.user),
             members=bench.spec["suite"]["members"],
             private_visible=split_visible(benchmark=bench, split="private", user=request.user),
             plot_suite=plots.suite_bars(rows=rows),
