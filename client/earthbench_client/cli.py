@@ -542,6 +542,12 @@ def cmd_quota(ctx: Ctx) -> int:
         f"(used {fmt_number(q.get('used'))}); in flight {fmt_number(q.get('in_flight'))}"
         f"/{fmt_number(q.get('max_in_flight'))}; resets at {q.get('resets_at')}\n"
     )
+    if q.get("compute_limit_s"):
+        ctx.out.write(
+            f"container compute: {q.get('compute_remaining_s') or 0:.0f} of "
+            f"{q.get('compute_limit_s'):.0f} s left today "
+            f"(used {q.get('compute_used_s') or 0:.0f} s)\n"
+        )
     return EXIT_OK
 
 

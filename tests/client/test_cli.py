@@ -698,3 +698,12 @@ def test_progress_redraws_in_place_on_a_terminal():
     assert err.getvalue() == (
         "\rupload: 500 B / 1000 B (50%)\rupload: 1000 B / 1000 B (100%)\n"
     )
+
+
+def test_quota_shows_the_container_compute_budget(run_cli, fake_api):
+    q = {"benchmark": BENCH, "limit": 5, "used": 1, "remaining": 4, "in_flight": 0, "max_in_flight": 3,
+         "resets_at": "2030-01-02T00:00:00Z", "compute_limit_s": 3600, "compute_used_s": 600.0,
+         "compute_remaining_s": 3000.0}
+    fake_api.add("GET", r"/api/v1/me/quota/", httpx.Response(200, json=q))
+    r = run_cli("quota", BENCH)
+    assert r.code == 0 and "container compute: 3000 of 3600 s left today (used 600 s)" in r.out

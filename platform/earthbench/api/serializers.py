@@ -131,6 +131,9 @@ class QuotaSerializer(serializers.Serializer):
     in_flight = serializers.IntegerField()
     max_in_flight = serializers.IntegerField()
     resets_at = serializers.DateTimeField()
+    compute_limit_s = serializers.IntegerField(help_text="container seconds a day; 0 = no budget")
+    compute_used_s = serializers.FloatField()
+    compute_remaining_s = serializers.FloatField(allow_null=True)
 
 
 class LeaderboardSerializer(serializers.Serializer):

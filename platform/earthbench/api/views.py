@@ -293,7 +293,9 @@ class MyQuota(APIView):
         return Response(
             s.QuotaSerializer(
                 {"benchmark": bench.slug, "limit": q.limit, "used": q.used, "remaining": q.remaining,
-                 "in_flight": q.in_flight, "max_in_flight": q.max_in_flight, "resets_at": q.resets_at}
+                 "in_flight": q.in_flight, "max_in_flight": q.max_in_flight, "resets_at": q.resets_at,
+                 "compute_limit_s": q.compute_limit_s, "compute_used_s": q.compute_used_s,
+                 "compute_remaining_s": q.compute_remaining_s}
             ).data
         )
 

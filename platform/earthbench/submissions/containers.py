@@ -12,9 +12,12 @@ import logging
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 import evaluator
 from earthbench import storage
+from earthbench.accounts.models import Team
 from earthbench.benchmarks.models import Benchmark
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
@@ -53,6 +56,36 @@ def _limits(benchmark: Benchmark):
     return Limits(**{k: v for k, v in benchmark.container_limits.items() if k in known})
 
 
+class BudgetExceeded(Exception):
+    """The run could exceed the team's daily compute budget: refused before it starts."""
+
+
+def container_reserve_compute(*, submission_id: int, time_limit_s: float, now=None) -> None:
+    """Mark the container as started and hold ``time_limit_s`` seconds of the
+    team's daily compute budget, under the team lock (two GPU workers cannot both
+    take the last seconds). Raises ``BudgetExceeded`` when the worst case (the
+    run's time limit) does not fit in what remains today."""
+    with transaction.atomic():
+        team_id = Submission.objects.values_list("team_id", flat=True).get(pk=submission_id)
+        Team.objects.select_for_update().filter(pk=team_id).first()
+        sub = Submission.objects.select_for_update().select_related("benchmark", "team").get(pk=submission_id)
+        q = services.quota_for(team=sub.team, benchmark=sub.benchmark, now=now)
+        left = q.compute_remaining_s
+        if left is not None and time_limit_s > left:
+            raise BudgetExceeded(
+                f"daily compute budget of {q.compute_limit_s} container seconds for "
+                f"{sub.benchmark.slug}: {left:.0f} s left today, but a run may take up to "
+                f"{time_limit_s:.0f} s; it resets at {q.resets_at.isoformat()}"
+            )
+        sub.container_started_at = now or timezone.now()
+        sub.compute_seconds = float(time_limit_s)
+        sub.save(update_fields=["container_started_at", "compute_seconds", "updated_at"])
+
+
+def _record_compute(sub: Submission, seconds: float) -> None:
+    Submission.objects.filter(pk=sub.pk).update(compute_seconds=round(float(seconds), 3))
+
+
 def submission_run_container(*, submission_id: int) -> Submission | None:
     sub = services.submission_start(submission_id=submission_id)
     if sub is None:
@@ -60,6 +93,7 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
     from evaluator.sandbox import Sandbox, SandboxConfig, docker_client, load_image
 
     bench = sub.benchmark
+    started = False  # refusals before the container starts stay free
     try:
         client = docker_client()
         info = load_image(client, storage.absolute(sub.file_path))
@@ -67,19 +101,29 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
         sandbox = Sandbox(
             SandboxConfig(work_root=Path(settings.EARTHBENCH_SANDBOX_DIR)), client=client
         )
+        limits = _limits(bench)
+        try:
+            container_reserve_compute(submission_id=sub.pk, time_limit_s=limits.time_s)
+        except BudgetExceeded as exc:
+            services.submission_fail(submission_id=sub.pk, message=str(exc), counts=False)
+            return _reload(sub)
+        started = True
         with sandbox.run(
             job_id=f"sub{sub.pk}-a{sub.attempts}",
             image_id=info.image_id,
             samples=benchmark_input_samples(bench),
             benchmark=bench.slug,
             task_kind=bench.task_kind,
-            limits=_limits(bench),
+            limits=limits,
             expected_outputs=(),
             gpu_uuid=settings.EARTHBENCH_WORKER_GPU_UUID or None,
         ) as run:
             Submission.objects.filter(pk=sub.pk).update(log_tail=run.log_tail[-8000:])
+            _record_compute(sub, run.run_s if run.run_s is not None else run.wall_s)
             if not run.ok:
-                services.submission_fail(submission_id=sub.pk, message=run.error)
+                # The container ran: it counts against the quota (a sleeper, a
+                # fork bomb or a memory bomb is not free).
+                services.submission_fail(submission_id=sub.pk, message=run.error, counts=True)
                 return _reload(sub)
             results = services.compute_scores(benchmark=bench, predictions_path=run.output_dir)
             mib = 1024 * 1024
@@ -96,12 +140,15 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
                 submission_id=sub.pk, results=results, efficiency=efficiency
             )
     except evaluator.ValidationError as exc:
-        services.submission_fail(submission_id=sub.pk, message=str(exc))
+        services.submission_fail(submission_id=sub.pk, message=str(exc), counts=started)
     except Exception:
         log.exception("container submission %s failed", sub.pk)
+        if started:
+            _record_compute(sub, 0.0)  # an internal error costs the team nothing
         services.submission_fail(
             submission_id=sub.pk,
             message="internal error while running the container; the operators have been notified",
+            counts=False,  # our fault, not the participant's
         )
     return _reload(sub)
 

@@ -54,6 +54,12 @@ class Submission(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     efficiency = models.JSONField(default=dict, blank=True)
     log_tail = models.TextField(blank=True)
+    # Container runs: when the container was started (from then on the submission
+    # counts against the daily quota whatever its outcome) and the container
+    # seconds it holds against the daily compute budget (its time limit while it
+    # runs, its measured run time once finished).
+    container_started_at = models.DateTimeField(null=True, blank=True)
+    compute_seconds = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -10,8 +10,6 @@ import hashlib
 import json
 import logging
 import uuid as uuidlib
-from dataclasses import dataclass
-from datetime import UTC as datetime_utc
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -27,6 +25,7 @@ from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.services import leaderboard_refresh_team
 from earthbench.submissions.models import Score, Submission, SubmissionEvent
+from earthbench.submissions.quota import Quota, quota_for, utc_day_start  # noqa: F401  (the one quota rule)
 
 log = logging.getLogger(__name__)
 
@@ -49,42 +48,6 @@ class QuotaExceeded(SubmissionRefused):
 
 class IdempotencyConflict(SubmissionRefused):
     code = "idempotency_conflict"
-
-
-def utc_day_start(now: datetime | None = None) -> datetime:
-    now = now or timezone.now()
-    return now.astimezone(datetime_utc).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-@dataclass(frozen=True)
-class Quota:
-    limit: int
-    used: int
-    in_flight: int
-    max_in_flight: int
-    resets_at: datetime
-
-    @property
-    def remaining(self) -> int:
-        return max(0, self.limit - self.used)
-
-
-def quota_for(*, team: Team, benchmark: Benchmark, now: datetime | None = None) -> Quota:
-    start = utc_day_start(now)
-    subs = Submission.objects.filter(team=team, benchmark=benchmark, is_baseline=False)
-    used = subs.filter(created_at__gte=start, counts_against_quota=True).exclude(
-        status=Submission.Status.CANCELLED
-    ).count()
-    in_flight = subs.filter(
-        status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
-    ).count()
-    return Quota(
-        limit=benchmark.daily_quota,
-        used=used,
-        in_flight=in_flight,
-        max_in_flight=benchmark.max_in_flight,
-        resets_at=start + timedelta(days=1),
-    )
 
 
 def _fingerprint(*, benchmark: Benchmark, kind: str, sha256: str, metadata: dict) -> str:
@@ -194,6 +157,12 @@ def submission_create(
                     raise QuotaExceeded(
                         f"daily quota of {q.limit} submissions for {benchmark.slug} used; "
                         f"it resets at {q.resets_at.isoformat()}"
+                    )
+                left = q.compute_remaining_s
+                if kind == Submission.Kind.CONTAINER and left is not None and left <= 0:
+                    raise QuotaExceeded(
+                        f"daily compute budget of {q.compute_limit_s} container seconds for "
+                        f"{benchmark.slug} used; it resets at {q.resets_at.isoformat()}"
                     )
                 if q.in_flight >= q.max_in_flight:
                     raise QuotaExceeded(
