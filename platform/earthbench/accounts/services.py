@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from earthbench.accounts.models import ApiToken, Membership, Team
 
+# Scopes a new token gets when none are asked for (from a session).
 TOKEN_SCOPES = ("read", "submit")
+# ``tokens``: may create and revoke tokens through the API (never by default).
+ALLOWED_SCOPES = ("read", "submit", "tokens")
+
+
+class TokenRefused(ValueError):
+    """A token request wider than what asks for it; the message says why."""
 
 
 def user_create(*, username: str, password: str, email: str = "") -> AbstractBaseUser:
@@ -56,12 +63,30 @@ def token_create(
     name: str,
     scopes: list[str] | None = None,
     expires_at: datetime | None = None,
+    parent: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token; returns it and the plain key, which is never stored."""
-    scopes = list(scopes or TOKEN_SCOPES)
-    bad = [s for s in scopes if s not in TOKEN_SCOPES]
+    """Create a token; returns it and the plain key, which is never stored.
+
+    ``parent``: the token this request authenticated with (None for a session or
+    the command line). A token may only create tokens no wider than itself: it
+    needs the ``tokens`` scope, the new scopes must be a subset of its own
+    (default: its own), and the new token must expire no later than it does.
+    """
+    if parent is not None:
+        if "tokens" not in parent.scopes:
+            raise TokenRefused("creating tokens needs a session or a token with the 'tokens' scope")
+        scopes = list(scopes or parent.scopes)
+        wider = sorted(set(scopes) - set(parent.scopes))
+        if wider:
+            raise TokenRefused(f"a token cannot grant scope {wider[0]!r}, which it does not have")
+        if parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
+            raise TokenRefused(
+                f"the new token must expire no later than this one ({parent.expires_at.isoformat()})"
+            )
+    scopes = list(dict.fromkeys(scopes or TOKEN_SCOPES))
+    bad = [s for s in scopes if s not in ALLOWED_SCOPES]
     if bad:
-        raise ValueError(f"unknown scope {bad[0]!r} (allowed: {', '.join(TOKEN_SCOPES)})")
+        raise TokenRefused(f"unknown scope {bad[0]!r} (allowed: {', '.join(ALLOWED_SCOPES)})")
     key = "eb_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,

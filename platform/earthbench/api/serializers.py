@@ -189,7 +189,7 @@ class TokenSerializer(serializers.Serializer):
 
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    scopes = serializers.MultipleChoiceField(choices=["read", "submit"], required=False)
+    scopes = serializers.MultipleChoiceField(choices=["read", "submit", "tokens"], required=False)
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
 

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from earthbench.accounts.models import ApiToken
 from earthbench.accounts.services import (
+    TokenRefused,
     team_create,
     team_for_user,
     team_join,
@@ -42,14 +43,20 @@ from earthbench.submissions.models import Score, Submission, Upload
 
 
 class HasScope(permissions.BasePermission):
-    """Token scopes: ``read`` for GET, ``submit`` for writes. Sessions have all."""
+    """Token scopes: ``read`` for GET, ``submit`` for writes (``tokens`` for writes
+    to the token endpoints: a view's ``write_scope``). Sessions have all."""
+
+    message = "this token lacks the scope this request needs"
 
     def has_permission(self, request, view):
         token = request.auth
         scopes = getattr(token, "scopes", None)
         if scopes is None:
             return True
-        need = "read" if request.method in permissions.SAFE_METHODS else "submit"
+        if request.method in permissions.SAFE_METHODS:
+            need = "read"
+        else:
+            need = getattr(view, "write_scope", "submit")
         return need in scopes
 
 
@@ -376,6 +383,7 @@ class TeamLeave(APIView):
 
 class TokenListCreate(APIView):
     permission_classes = [permissions.IsAuthenticated, HasScope]
+    write_scope = "tokens"
 
     @extend_schema(responses=s.TokenSerializer(many=True))
     def get(self, request):
@@ -387,13 +395,18 @@ class TokenListCreate(APIView):
         ser = s.TokenCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
-        token, key = token_create(user=request.user, name=d["name"], scopes=d.get("scopes") or None,
-                                  expires_at=d.get("expires_at"))
+        parent = request.auth if isinstance(request.auth, ApiToken) else None
+        try:
+            token, key = token_create(user=request.user, name=d["name"], scopes=sorted(d.get("scopes") or []) or None,
+                                      expires_at=d.get("expires_at"), parent=parent)
+        except TokenRefused as exc:
+            raise PermissionDenied(str(exc)) from None
         return Response({**s.TokenSerializer(token).data, "key": key}, status=201)
 
 
 class TokenDetail(APIView):
     permission_classes = [permissions.IsAuthenticated, HasScope]
+    write_scope = "tokens"
 
     @extend_schema(request=None, responses={204: None})
     def delete(self, request, pk):

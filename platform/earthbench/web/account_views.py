@@ -109,7 +109,7 @@ def tokens(request):
         form = TokenForm(request.POST)
         if form.is_valid():
             d = form.cleaned_data
-            scopes = [s for s in ("read", "submit") if d[f"scope_{s}"]]
+            scopes = [s for s in ("read", "submit", "tokens") if d[f"scope_{s}"]]
             if not scopes:
                 messages.error(request, "choose at least one scope")
             else:

@@ -59,6 +59,7 @@ class TokenForm(forms.Form):
     name = forms.CharField(max_length=100, initial="ci")
     scope_read = forms.BooleanField(required=False, initial=True, label="read")
     scope_submit = forms.BooleanField(required=False, initial=True, label="submit")
+    scope_tokens = forms.BooleanField(required=False, initial=False, label="tokens")
     expires_in_days = forms.IntegerField(
         required=False, min_value=1, max_value=3650, label="Expires in (days)"
     )
