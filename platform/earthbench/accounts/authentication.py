@@ -19,14 +19,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+        # A valid token always works, even from an address that presented many
+        # bogus ones (behind a proxy that address is everyone's): only the bogus
+        # presenters are locked. Keys carry 256 random bits, so the lock is
+        # defence in depth against guessing, never a way to lock others out.
+        token = token_authenticate(key=key)
+        if token is not None:
+            return token.user, token
         ip = bruteforce.client_ip(request)
         if bruteforce.is_locked("token", ip):
             raise exceptions.Throttled(detail="Too many invalid tokens from this address.")
-        token = token_authenticate(key=key)
-        if token is None:
-            bruteforce.record_failure("token", ip)
-            raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
-        return token.user, token
+        bruteforce.record_failure("token", ip)
+        raise exceptions.AuthenticationFailed("Invalid, expired or revoked token.")
 
     def authenticate_header(self, request):
         return "Token"

@@ -1,21 +1,34 @@
+from functools import wraps
+
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 
 from earthbench.accounts import bruteforce
 
 
-class ThrottledLoginView(auth_views.LoginView):
-    """Django's login, locked for a while after repeated failures per IP+username."""
+def lockout_guarded(view):
+    """Wrap a log-in view: after EARTHBENCH_LOGIN_MAX_FAILURES failed POSTs for one
+    (client address, normalised username) the view answers 429 until the lock
+    expires. Used by the site log-in and by /admin/login/ alike."""
 
-    def post(self, request, *args, **kwargs):
-        ident = f"{bruteforce.client_ip(request)}:{request.POST.get('username', '')[:150].lower()}"
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
+        ident = bruteforce.login_ident(request)
         if bruteforce.is_locked("login", ident):
             return HttpResponse(
                 "Too many failed log-in attempts. Try again later.", status=429, content_type="text/plain"
             )
-        response = super().post(request, *args, **kwargs)
-        if request.user.is_authenticated:
+        response = view(request, *args, **kwargs)
+        # Django's log-in views redirect on success and re-render the form on failure.
+        if response.status_code in (301, 302, 303):
             bruteforce.reset("login", ident)
         else:
             bruteforce.record_failure("login", ident)
         return response
+
+    return guarded
+
+
+throttled_login = lockout_guarded(auth_views.LoginView.as_view())

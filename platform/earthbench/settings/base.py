@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "earthbench.middleware.HealthCheckMiddleware",
+    "earthbench.middleware.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -205,6 +207,11 @@ CACHES = {
 }
 EARTHBENCH_LOGIN_MAX_FAILURES = int(os.environ.get("EARTHBENCH_LOGIN_MAX_FAILURES", 10))
 EARTHBENCH_LOGIN_LOCKOUT_S = int(os.environ.get("EARTHBENCH_LOGIN_LOCKOUT_S", 900))
+# Reverse proxies (addresses or CIDR networks, comma-separated) whose
+# X-Forwarded-For/-Proto/-Host are believed; from anyone else they are dropped.
+EARTHBENCH_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("EARTHBENCH_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
 SPECTACULAR_SETTINGS = {
     "TITLE": "EarthBench API",
     "DESCRIPTION": "Benchmarks, leaderboards and submissions for remote-sensing ML.",
