@@ -248,12 +248,11 @@ class SubmissionListCreate(generics.GenericAPIView):
                 kind=d["kind"],
                 metadata={k: d.get(k, "") for k in services.METADATA_FIELDS},
                 idempotency_key=key,
+                consume_upload=chunked,
             )
         finally:
             if chunked is not None:
                 fileobj.close()
-        if chunked is not None and created:
-            uploads.upload_mark_consumed(upload=chunked)
         sub = Submission.objects.select_related("benchmark", "team").get(pk=sub.pk)
         body = s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

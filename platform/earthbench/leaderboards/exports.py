@@ -36,14 +36,27 @@ def rows_as_dicts(benchmark: Benchmark, rows: list[Row]) -> list[dict]:
     return out
 
 
+# A cell a spreadsheet would execute as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_cell(value):
+    """Text starting like a formula gets a leading apostrophe, so a spreadsheet
+    shows it as text; numbers (a negative score) stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(records: list[dict]) -> str:
+    """Every CSV export goes through here: each text cell is neutralised."""
     buf = io.StringIO()
     if not records:
         return ""
     fields = list(dict.fromkeys(k for r in records for k in r))
-    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    w = csv.DictWriter(buf, fieldnames=[neutralise_cell(f) for f in fields], extrasaction="ignore")
     w.writeheader()
-    w.writerows(records)
+    w.writerows({neutralise_cell(k): neutralise_cell(v) for k, v in r.items()} for r in records)
     return buf.getvalue()
 
 

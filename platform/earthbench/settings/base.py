@@ -79,6 +79,10 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web and worker share one SQLite file: wait for locks instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Take the write lock at BEGIN: two deferred transactions that both read and
+    # then write deadlock on SQLite ("database is locked" at once, a 500) instead
+    # of one waiting for the other (e.g. two submits racing for one upload).
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -24,7 +24,7 @@ from earthbench.accounts.models import Team
 from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.services import leaderboard_refresh_team
-from earthbench.submissions.models import Score, Submission, SubmissionEvent
+from earthbench.submissions.models import Score, Submission, SubmissionEvent, Upload
 from earthbench.submissions.quota import Quota, quota_for, utc_day_start  # noqa: F401  (the one quota rule)
 
 log = logging.getLogger(__name__)
@@ -98,11 +98,15 @@ def submission_create(
     is_baseline: bool = False,
     enqueue: bool = True,
     now: datetime | None = None,
+    consume_upload: Upload | None = None,
 ) -> tuple[Submission, bool]:
     """Store the file durably, then create and enqueue the submission.
 
     Returns ``(submission, created)``; a repeat with the same idempotency key and
     the same content returns the original with ``created=False``.
+    ``consume_upload``: the completed chunked upload the file comes from; it is
+    consumed in the transaction that creates the submission (one upload, one
+    submission, however many requests race for it).
     """
     metadata = {k: str(v) for k, v in (metadata or {}).items() if v not in (None, "")}
     unknown = sorted(set(metadata) - set(METADATA_FIELDS))
@@ -169,6 +173,10 @@ def submission_create(
                         f"{q.in_flight} submissions are still being scored "
                         f"(limit {q.max_in_flight}); wait for one to finish"
                     )
+            if consume_upload is not None and not Upload.objects.filter(
+                pk=consume_upload.pk, status=Upload.Status.COMPLETE
+            ).update(status=Upload.Status.CONSUMED):
+                raise SubmissionRefused("this upload was already used by a submission", field="upload")
             sub = Submission.objects.create(
                 uuid=sub_uuid,
                 benchmark=benchmark,

@@ -100,7 +100,3 @@ def upload_open(*, upload: Upload, idempotent_repeat: bool = False):
     if upload.status == Upload.Status.CONSUMED and not idempotent_repeat:
         raise SubmissionRefused("this upload was already used by a submission", field="upload")
     return open(storage.absolute(upload.rel_path), "rb")
-
-
-def upload_mark_consumed(*, upload: Upload) -> None:
-    Upload.objects.filter(pk=upload.pk).update(status=Upload.Status.CONSUMED)
