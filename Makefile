@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
+# The entry points (manage.py, wsgi, celery) default to production settings:
+# the demo and the tests choose theirs explicitly.
+TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
 
 .PHONY: venv demo test test-integration test-quick lint clean
 
@@ -18,6 +21,7 @@ $(STAMP): requirements.txt client/pyproject.toml
 
 venv: $(STAMP)
 
+demo: export DJANGO_SETTINGS_MODULE = earthbench.settings.dev
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
@@ -32,18 +36,18 @@ demo: $(STAMP)
 
 # The whole suite. pytest's exit code 5 ("no tests collected") is a failure here.
 test: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	$(TEST_SETTINGS) $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The same platform suite plus the fault-injection tests on real PostgreSQL + Redis
 # (start them with `eval "$$(bash .ci/services.sh)"`).
 test-integration: $(STAMP)
-	EARTHBENCH_INTEGRATION=1 DATABASE_URL=$${EARTHBENCH_PG_URL:?run .ci/services.sh} \
+	$(TEST_SETTINGS) EARTHBENCH_INTEGRATION=1 DATABASE_URL=$${EARTHBENCH_PG_URL:?run .ci/services.sh} \
 	CELERY_BROKER_URL=$${EARTHBENCH_REDIS_URL:?run .ci/services.sh} \
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration tests/platform
 
 test-quick: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not docker and not browser and not integration"
+	$(TEST_SETTINGS) $(BIN)/python -m pytest -q -m "not slow and not docker and not browser and not integration"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

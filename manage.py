@@ -11,7 +11,9 @@ for p in (ROOT, ROOT / "platform"):
         sys.path.insert(0, str(p))
 
 if __name__ == "__main__":
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earthbench.settings.dev")
+    # Fail closed: production unless dev or test settings are chosen explicitly
+    # (`make demo`, pytest, .ci); production refuses to start without a real secret.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "earthbench.settings.production")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -1,3 +1,4 @@
-from earthbench.settings.base import *  # noqa: F403
+"""Local development (`make demo`). Chosen explicitly: the entry points default
+to production. Debug pages only with ``DJANGO_DEBUG=1`` (read in ``base``)."""
 
-DEBUG = True
+from earthbench.settings.base import *  # noqa: F403
