@@ -197,3 +197,16 @@ def test_quota_endpoint_and_submit_page_show_the_compute_budget(fake_engine, use
     client.force_login(user)
     page = client.get(f"/benchmarks/{fake_engine.slug}/submit/").content.decode()
     assert 'id="compute-budget"' in page and "1200" in page
+
+
+def test_reaped_container_that_started_counts(fake_engine, user, settings):
+    from django.utils import timezone
+
+    settings.EARTHBENCH_MAX_ATTEMPTS = 1
+    sub = submit(user, fake_engine, kind="container")
+    services.submission_start(submission_id=sub.pk)
+    containers.container_reserve_compute(submission_id=sub.pk, time_limit_s=600)
+    Submission.objects.filter(pk=sub.pk).update(started_at=timezone.now() - timedelta(days=1))
+    assert services.reap_stuck_submissions()["failed"] == 1
+    sub.refresh_from_db()
+    assert sub.status == "failed" and sub.counts_against_quota

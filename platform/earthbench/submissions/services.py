@@ -442,6 +442,8 @@ def reap_stuck_submissions(*, now: datetime | None = None) -> dict[str, int]:
                     f"timed out: no result after {sub.attempts} attempts of up to "
                     f"{settings.EARTHBENCH_SCORING_TIMEOUT_S} s"
                 ),
+                # a container that started (e.g. a sleeper that hung its worker) counts
+                counts=sub.container_started_at is not None,
             )
             counts["failed"] += 1
         else:
