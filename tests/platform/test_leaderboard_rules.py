@@ -223,6 +223,9 @@ def test_team_and_token_api(eurosat, user):
     assert r2.status_code == 200 and sorted(r2.json()["members"]) == sorted([user.username, other.username])
     bad = client_for(other).post("/api/v1/teams/join/", {"code": "nope"}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["message"]
+    # creating tokens through the API needs the `tokens` scope (issue 16)
+    _, key = token_create(user=user, name="admin", scopes=["read", "submit", "tokens"])
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     t = api.post("/api/v1/tokens/", {"name": "ci", "scopes": ["read"]}, format="json").json()
     assert t["key"].startswith("eb_") and t["scopes"] == ["read"]
     listed = api.get("/api/v1/tokens/").json()
