@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import stat
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -257,6 +259,19 @@ def read_text(source: Source, name: str) -> str:
         raise ValidationError(
             f"{source.where(name)} line {line}: not valid UTF-8 text "
             f"(byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from None
+
+
+def parse_json(text: str, where: str, **kwargs):
+    """``json.loads`` for participant files: nesting too deep for the parser
+    (e.g. 200,000 ``[``) is a ValidationError naming the file, not a
+    RecursionError. ``json.JSONDecodeError`` is left to the caller's message."""
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise ValidationError(
+            f"{where}: JSON nested deeper than about {sys.getrecursionlimit()} "
+            "levels; no accepted format nests more than a few levels"
         ) from None
 
 

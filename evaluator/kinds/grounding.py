@@ -33,7 +33,7 @@ import numpy as np
 from evaluator.errors import ValidationError
 from evaluator.geometry import hbb_to_poly, pair_iou
 from evaluator.images import ArraySet
-from evaluator.io import Source, preview, read_text
+from evaluator.io import Source, parse_json, preview, read_text
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
 
@@ -87,7 +87,7 @@ def read_jsonl(source: Source) -> tuple[str, dict[str, tuple[dict, str]]]:
             continue
         where = f"{fn} line {lineno}"
         try:
-            obj = json.loads(line)
+            obj = parse_json(line, where)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{where}: invalid JSON ({exc.msg})") from None
         if not isinstance(obj, dict) or "id" not in obj:
