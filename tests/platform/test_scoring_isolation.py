@@ -112,3 +112,41 @@ def test_submission_over_the_memory_limit_fails_then_the_worker_scores_the_next(
     again = services.submission_score(submission_id=again.pk)
     assert again.status == Submission.Status.SCORED, again.error
     assert again.scores.get(split="public").primary_value == 1.0
+
+
+@pytest.fixture
+def real_broker():
+    from earthbench.celery import app as celery_app
+
+    old = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = old
+
+
+@pytest.mark.slow
+def test_real_solo_worker_survives_a_file_over_the_limit(
+    user, eurosat, truth_rows, perfect_csv, real_broker, tmp_path
+):
+    """The embedded default (solo pool, SQLite broker): the attack file fails with
+    the limit's message, and the same worker process then scores a good file."""
+    from tests.platform.worker import celery_worker, wait_for
+
+    with celery_worker(tmp_path / "worker.log", EARTHBENCH_SCORING_MEMORY_MB=16) as proc:
+        bad, _ = services.submission_create(
+            user=user, benchmark=eurosat, file=upload(_padded_csv(truth_rows, 32 << 20)),
+            filename="big.csv",
+        )
+        assert wait_for(lambda: Submission.objects.get(pk=bad.pk).is_finished, timeout=90)
+        good, _ = services.submission_create(
+            user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
+        )
+        done = wait_for(lambda: Submission.objects.get(pk=good.pk).is_finished, timeout=90)
+        alive = proc.poll() is None
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert done and alive, log[-3000:]
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert bad.status == "failed"
+    assert bad.error.startswith("exceeded the scoring memory limit of 16 MB"), bad.error
+    assert good.status == "scored", good.error
