@@ -36,7 +36,7 @@ import numpy as np
 
 from evaluator.errors import ValidationError
 from evaluator.geometry import hbb_to_poly, poly_to_hbb
-from evaluator.io import Source, preview, read_text
+from evaluator.io import Source, parse_json, preview, read_text
 
 _TASK_RE = re.compile(r"^Task([12])_(.+)\.txt$", re.IGNORECASE)
 
@@ -466,7 +466,7 @@ def _check_hbb(b: list[float], where: str) -> None:
 
 def _load_json(source: Source, name: str):
     try:
-        return json.loads(read_text(source, name))
+        return parse_json(read_text(source, name), source.where(name))
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{source.where(name)} line {exc.lineno}: invalid JSON ({exc.msg})"

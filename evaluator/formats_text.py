@@ -12,14 +12,14 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, preview, read_text
+from evaluator.io import Source, parse_json, preview, read_text
 
 
 def load_json(source: Source, name: str) -> Any:
     """Parsed JSON of one member (UTF-8 checked), errors with line/column."""
     text = read_text(source, name)
     try:
-        return json.loads(text)
+        return parse_json(text, source.where(name))
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{source.where(name)} line {exc.lineno} column {exc.colno}: "
@@ -34,7 +34,7 @@ def iter_jsonl(source: Source, name: str) -> Iterator[tuple[int, dict]]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = parse_json(line, f"{where} line {lineno}")
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"{where} line {lineno}: invalid JSON ({exc.msg})"

@@ -8,19 +8,117 @@ ZIP, a folder or an NPZ, streaming one array at a time.
 from __future__ import annotations
 
 import io
+import os
+import struct
 import zipfile
 from collections.abc import Iterator
 
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, preview
+from evaluator.io import Source, check_zip_members, preview
 
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 
+#: Decoded size above which an image is refused from its header alone, whatever
+#: the ground truth (a 40,132² deflated TIFF is 1.5 MB on disk, 1.6 GB decoded).
+MAX_IMAGE_BYTES = int(os.environ.get("EARTHBENCH_MAX_IMAGE_BYTES", 1 << 30))
+#: Bands a prediction may have beyond the ground truth's before it is refused
+#: from its header (an RGB rendering of a mask gets the usual message later).
+_SPARE_BANDS = 4
 
-def decode(data: bytes, where: str) -> np.ndarray:
-    """Array from PNG or TIFF bytes: (H, W) or (H, W, C); dtype kept (16-bit too)."""
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _shape_str(shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+def spatial(shape: tuple[int, ...]) -> tuple[tuple[int, int], int]:
+    """``((height, width), bands)`` of an array shape as :func:`decode` returns it."""
+    if len(shape) < 2:
+        return (int(shape[0]) if shape else 0, 1), 1
+    bands = 1
+    for s in shape[2:]:
+        bands *= int(s)
+    return (int(shape[0]), int(shape[1])), bands
+
+
+def header_shape(data: bytes, where: str) -> tuple[tuple[int, ...], int] | None:
+    """``(shape, bytes per sample)`` of a PNG or TIFF read from its header only
+    (no pixel is decoded), in the layout :func:`decode` returns; None if neither."""
+    head = data[:8]
+    try:
+        if head.startswith(b"\x89PNG"):
+            if len(data) < 26 or data[12:16] != b"IHDR":
+                raise ValueError("no IHDR header")
+            width, height = struct.unpack(">II", data[16:24])
+            depth, colour = data[24], data[25]
+            channels = _PNG_CHANNELS.get(colour, 4)
+            shape = (height, width) if channels == 1 else (height, width, channels)
+            return shape, 2 if depth == 16 else 1
+        if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            import tifffile
+
+            with tifffile.TiffFile(io.BytesIO(data)) as tif:
+                series = tif.series[0]
+                shape = tuple(int(s) for s in series.shape)
+                itemsize = np.dtype(series.dtype).itemsize
+            if len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 64:
+                shape = (shape[1], shape[2], shape[0])
+            return shape, itemsize
+    except MemoryError:
+        raise
+    except Exception as exc:  # header parsers raise assorted types
+        raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
+    return None
+
+
+def check_header(
+    data: bytes,
+    where: str,
+    expect: tuple[int, ...] | None = None,
+    what: str = "shape",
+) -> None:
+    """Refuse, before decoding, an image whose header promises a size that is
+    over :data:`MAX_IMAGE_BYTES`, or whose height x width differ from
+    ``expect`` (the ground truth's shape), or with far more bands than it."""
+    found = header_shape(data, where)
+    if found is None:
+        return
+    shape, itemsize = found
+    (h, w), bands = spatial(shape)
+    if expect is not None:
+        (eh, ew), ebands = spatial(tuple(expect))
+        if (h, w) != (eh, ew):
+            raise ValidationError(
+                f"{where}: {what} {h}x{w} differs from the ground truth {eh}x{ew} "
+                "(height x width, read from the file header)"
+            )
+        if bands > ebands + _SPARE_BANDS:
+            raise ValidationError(
+                f"{where}: the file header declares {bands} bands per pixel; the "
+                f"ground truth has {ebands}"
+            )
+    nbytes = h * w * bands * itemsize
+    if nbytes > MAX_IMAGE_BYTES:
+        raise ValidationError(
+            f"{where}: the file header declares {_shape_str(shape)} pixels "
+            f"({nbytes} bytes decoded), over the limit of {MAX_IMAGE_BYTES} bytes"
+        )
+
+
+def decode(
+    data: bytes,
+    where: str,
+    expect: tuple[int, ...] | None = None,
+    what: str = "shape",
+) -> np.ndarray:
+    """Array from PNG or TIFF bytes: (H, W) or (H, W, C); dtype kept (16-bit too).
+
+    The header is checked first (:func:`check_header`), so a small file that
+    inflates to gigabytes, or does not match ``expect``, is never decoded."""
+    check_header(data, where, expect, what)
     head = data[:8]
     try:
         if head.startswith(b"\x89PNG"):
@@ -51,15 +149,20 @@ def decode(data: bytes, where: str) -> np.ndarray:
             if arr.ndim == 3 and arr.shape[0] < min(arr.shape[1:]) and arr.shape[0] <= 64:
                 arr = np.moveaxis(arr, 0, -1)
             return arr
-    except ValidationError:
+    except (ValidationError, MemoryError):
         raise
     except Exception as exc:  # decoder errors come in many types
         raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
     raise ValidationError(f"{where}: not a PNG or TIFF file")
 
 
-def read_image(source: Source, name: str) -> np.ndarray:
-    return decode(source.read_bytes(name), source.where(name))
+def read_image(
+    source: Source,
+    name: str,
+    expect: tuple[int, ...] | None = None,
+    what: str = "shape",
+) -> np.ndarray:
+    return decode(source.read_bytes(name), source.where(name), expect, what)
 
 
 class ArraySet:
@@ -73,12 +176,8 @@ class ArraySet:
         self.source = source
         files = source.files()
         if len(files) == 1 and files[0].lower().endswith(".npz"):
-            self._npz_name = files[0]
-            try:
-                self._npz = np.load(source.open(files[0]), allow_pickle=False)
-                self._members = {k: k for k in self._npz.files}
-            except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
-                raise ValidationError(f"{source.display}: unreadable NPZ ({exc})") from None
+            self._npz = NpzArrays(source, files[0])
+            self._members = {k: k for k in self._npz.keys()}
         else:
             self._npz = None
             self._members = source.by_stem(suffixes)
@@ -95,14 +194,14 @@ class ArraySet:
             return f"{self.source.display}[{sid!r}]"
         return self.source.where(self._members[sid])
 
-    def get(self, sid: str) -> np.ndarray:
+    def get(
+        self, sid: str, expect: tuple[int, ...] | None = None, what: str = "shape"
+    ) -> np.ndarray:
+        """The array of ``sid``; with ``expect`` (the ground truth's shape) its
+        header is checked against it before any pixel is decoded or allocated."""
         if self._npz is not None:
-            try:
-                return np.asarray(self._npz[sid])
-            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-                # object arrays refused; a truncated or corrupt NPZ member
-                raise ValidationError(f"{self.where(sid)}: unreadable array ({exc})") from None
-        return read_image(self.source, self._members[sid])
+            return self._npz.get(sid, self.where(sid), expect, what)
+        return read_image(self.source, self._members[sid], expect, what)
 
     def check_ids(self, truth_ids: list[str], *, partial: bool = False) -> None:
         """Missing/extra ids → one precise error (first few ids and the count)."""
@@ -124,3 +223,92 @@ class ArraySet:
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
         for sid in self.ids():
             yield sid, self.get(sid)
+
+
+class NpzArrays:
+    """The arrays of an ``.npz`` (a ZIP of ``.npy``), read one at a time.
+
+    The ZIP guards of :func:`evaluator.io.check_zip_members` (count, inflated
+    size, ratio) run on its central directory, and each ``.npy`` header (dtype,
+    shape) is checked before its data is allocated: ``np.load`` does neither.
+    """
+
+    def __init__(self, source: Source, name: str):
+        where = source.where(name)
+        self._display = where
+        fh = source.open(name)
+        if not fh.seekable():  # a member of an uploaded ZIP (already capped)
+            fh = io.BytesIO(fh.read())
+        try:
+            self._zip = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise ValidationError(f"{source.display}: unreadable NPZ ({exc})") from None
+        members = check_zip_members(self._zip.infolist(), where)
+        self._infos = {
+            (k[:-4] if k.endswith(".npy") else k): info for k, info in members.items()
+        }
+
+    def keys(self) -> list[str]:
+        return list(self._infos)
+
+    def get(
+        self,
+        key: str,
+        where: str,
+        expect: tuple[int, ...] | None = None,
+        what: str = "shape",
+    ) -> np.ndarray:
+        info = self._infos[key]
+        fmt = np.lib.format
+        try:
+            with self._zip.open(info) as fh:
+                version = fmt.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = fmt.read_array_header_1_0(fh)
+                else:
+                    shape, _, dtype = fmt.read_array_header_2_0(fh)
+            if dtype.hasobject:
+                raise ValueError("object arrays are not accepted")
+            _check_array_header(tuple(shape), dtype, info.file_size, where, expect, what)
+            with self._zip.open(info) as fh:
+                return fmt.read_array(fh, allow_pickle=False)
+        except (ValidationError, MemoryError):
+            raise
+        except (
+            ValueError,
+            OSError,
+            EOFError,
+            SyntaxError,
+            zipfile.BadZipFile,
+            NotImplementedError,
+            RuntimeError,
+        ) as exc:
+            # object arrays refused; a truncated, corrupt or encrypted member
+            raise ValidationError(f"{where}: unreadable array ({exc})") from None
+
+
+def _check_array_header(shape, dtype, member_size, where, expect, what) -> None:
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > member_size:
+        raise ValueError(
+            f"header declares {_shape_str(shape)} {dtype} ({nbytes} bytes) but the "
+            f"member holds {member_size} bytes"
+        )
+    if expect is not None and len(shape) >= 2:
+        (h, w), bands = spatial(shape)
+        (eh, ew), ebands = spatial(tuple(expect))
+        if (h, w) != (eh, ew):
+            raise ValidationError(
+                f"{where}: {what} {h}x{w} differs from the ground truth {eh}x{ew} "
+                "(height x width, read from the array header)"
+            )
+        if bands > ebands + _SPARE_BANDS:
+            raise ValidationError(
+                f"{where}: the array header declares {bands} bands per pixel; the "
+                f"ground truth has {ebands}"
+            )
+    if nbytes > MAX_IMAGE_BYTES:
+        raise ValidationError(
+            f"{where}: the array header declares {_shape_str(shape)} {dtype} "
+            f"({nbytes} bytes), over the limit of {MAX_IMAGE_BYTES} bytes"
+        )

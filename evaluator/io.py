@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import stat
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -140,50 +142,7 @@ class ZipSource(Source):
             raise ValidationError(
                 f"{path.name}: not a valid ZIP archive ({exc})"
             ) from None
-        infos = self._zip.infolist()
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise ValidationError(
-                f"{path.name}: {len(infos)} entries exceed the limit of {MAX_ZIP_ENTRIES}"
-            )
-        total = 0
-        self._members: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            name = info.filename
-            pure = PurePosixPath(name.replace("\\", "/"))
-            if (
-                pure.is_absolute()
-                or ".." in pure.parts
-                or ":" in (pure.parts or ("",))[0]
-            ):
-                raise ValidationError(
-                    f"{path.name}: entry {name!r} has an unsafe path (absolute or '..')"
-                )
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                raise ValidationError(
-                    f"{path.name}: entry {name!r} is a symbolic link; links are not accepted"
-                )
-            if info.is_dir():
-                continue
-            total += info.file_size
-            if total > MAX_ZIP_TOTAL_BYTES:
-                raise ValidationError(
-                    f"{path.name}: uncompressed size exceeds the limit of "
-                    f"{MAX_ZIP_TOTAL_BYTES} bytes (possible ZIP bomb)"
-                )
-            if (
-                info.file_size > _RATIO_MIN_SIZE
-                and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1)
-            ):
-                raise ValidationError(
-                    f"{path.name}: entry {name!r} compresses {info.file_size} bytes "
-                    f"into {info.compress_size} (ratio over {MAX_ZIP_RATIO}; "
-                    "possible ZIP bomb)"
-                )
-            base = pure.name
-            if base.startswith(".") or "__MACOSX" in pure.parts:
-                continue
-            self._members[pure.as_posix()] = info
+        self._members = check_zip_members(self._zip.infolist(), path.name)
 
     def files(self) -> list[str]:
         return sorted(self._members)
@@ -202,6 +161,59 @@ class ZipSource(Source):
             ) from None
         # Read through a size-capped wrapper: the header's file_size can lie.
         return _CappedReader(raw, info.file_size, self.where(name))
+
+
+def check_zip_members(
+    infos: list[zipfile.ZipInfo], display: str
+) -> dict[str, zipfile.ZipInfo]:
+    """The ZIP guards, on the central directory only (nothing is inflated):
+    entry count, total uncompressed size, per-entry ratio, unsafe paths, links.
+    Returns ``{posix name: info}`` of the regular members (dot files and
+    ``__MACOSX`` skipped). Also used for ``.npz`` files, which are ZIPs."""
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise ValidationError(
+            f"{display}: {len(infos)} entries exceed the limit of {MAX_ZIP_ENTRIES}"
+        )
+    total = 0
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        name = info.filename
+        pure = PurePosixPath(name.replace("\\", "/"))
+        if (
+            pure.is_absolute()
+            or ".." in pure.parts
+            or ":" in (pure.parts or ("",))[0]
+        ):
+            raise ValidationError(
+                f"{display}: entry {name!r} has an unsafe path (absolute or '..')"
+            )
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise ValidationError(
+                f"{display}: entry {name!r} is a symbolic link; links are not accepted"
+            )
+        if info.is_dir():
+            continue
+        total += info.file_size
+        if total > MAX_ZIP_TOTAL_BYTES:
+            raise ValidationError(
+                f"{display}: uncompressed size exceeds the limit of "
+                f"{MAX_ZIP_TOTAL_BYTES} bytes (possible ZIP bomb)"
+            )
+        if (
+            info.file_size > _RATIO_MIN_SIZE
+            and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1)
+        ):
+            raise ValidationError(
+                f"{display}: entry {name!r} compresses {info.file_size} bytes "
+                f"into {info.compress_size} (ratio over {MAX_ZIP_RATIO}; "
+                "possible ZIP bomb)"
+            )
+        base = pure.name
+        if base.startswith(".") or "__MACOSX" in pure.parts:
+            continue
+        members[pure.as_posix()] = info
+    return members
 
 
 class _CappedReader(io.RawIOBase):
@@ -257,6 +269,19 @@ def read_text(source: Source, name: str) -> str:
         raise ValidationError(
             f"{source.where(name)} line {line}: not valid UTF-8 text "
             f"(byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from None
+
+
+def parse_json(text: str, where: str, **kwargs):
+    """``json.loads`` for participant files: nesting too deep for the parser
+    (e.g. 200,000 ``[``) is a ValidationError naming the file, not a
+    RecursionError. ``json.JSONDecodeError`` is left to the caller's message."""
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise ValidationError(
+            f"{where}: JSON nested deeper than about {sys.getrecursionlimit()} "
+            "levels; no accepted format nests more than a few levels"
         ) from None
 
 

@@ -75,7 +75,7 @@ def iter_mask_pairs(predictions: Source, truth: Source) -> Iterator[MaskPair]:
     for sid in ids:
         t_where, p_where = truth_set.where(sid), pred_set.where(sid)
         t = as_mask(truth_set.get(sid), f"ground truth {t_where}")
-        p = as_mask(pred_set.get(sid), p_where)
+        p = as_mask(pred_set.get(sid, expect=t.shape), p_where)
         if p.shape != t.shape:
             raise ValidationError(
                 f"{p_where}: shape {_shape(p.shape)} differs from the ground truth "

@@ -71,7 +71,7 @@ from typing import IO, Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, iter_csv, preview
+from evaluator.io import Source, check_zip_members, iter_csv, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.classification import read_label_table
 from evaluator.kinds.multilabel import MultilabelStats
@@ -101,9 +101,11 @@ def _open_npz(source: Source) -> tuple[zipfile.ZipFile, str]:
     if not fh.seekable():  # a member of an uploaded ZIP
         fh = io.BytesIO(fh.read())
     try:
-        return zipfile.ZipFile(fh), where
+        npz = zipfile.ZipFile(fh)
     except zipfile.BadZipFile:
         raise ValidationError(f"{where}: not a valid NPZ (numpy zip) file") from None
+    check_zip_members(npz.infolist(), where)  # count, inflated size, ratio
+    return npz, where
 
 
 def _check_headers(npz: zipfile.ZipFile, where: str) -> None:

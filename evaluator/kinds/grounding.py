@@ -33,7 +33,7 @@ import numpy as np
 from evaluator.errors import ValidationError
 from evaluator.geometry import hbb_to_poly, pair_iou
 from evaluator.images import ArraySet
-from evaluator.io import Source, preview, read_text
+from evaluator.io import Source, parse_json, preview, read_text
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
 
@@ -87,7 +87,7 @@ def read_jsonl(source: Source) -> tuple[str, dict[str, tuple[dict, str]]]:
             continue
         where = f"{fn} line {lineno}"
         try:
-            obj = json.loads(line)
+            obj = parse_json(line, where)
         except json.JSONDecodeError as exc:
             raise ValidationError(f"{where}: invalid JSON ({exc.msg})") from None
         if not isinstance(obj, dict) or "id" not in obj:
@@ -116,7 +116,9 @@ def check_ids(truth_ids, pred_ids, display: str) -> None:
         )
 
 
-def _decode_rle(obj: dict, where: str) -> np.ndarray:
+def _decode_rle(
+    obj: dict, where: str, expect: tuple[int, ...] | None = None
+) -> np.ndarray:
     from pycocotools import mask as mask_utils
 
     rle = obj.get("rle")
@@ -126,6 +128,12 @@ def _decode_rle(obj: dict, where: str) -> np.ndarray:
         )
     try:
         counts = rle["counts"]
+        size = [int(x) for x in rle["size"]]
+        if expect is not None and tuple(size) != tuple(expect[:2]):
+            raise ValidationError(
+                f"{where}: mask shape {size[0]}x{size[1]} differs from the ground "
+                f"truth {expect[0]}x{expect[1]} (the RLE 'size', checked before decoding)"
+            )
         rle = {
             "size": list(rle["size"]),
             "counts": counts.encode() if isinstance(counts, str) else counts,
@@ -133,6 +141,8 @@ def _decode_rle(obj: dict, where: str) -> np.ndarray:
         if isinstance(rle["counts"], list):
             rle = mask_utils.frPyObjects(rle, *rle["size"])
         return mask_utils.decode(rle).astype(bool)
+    except (ValidationError, MemoryError):
+        raise
     except Exception as exc:  # pycocotools raises assorted types on bad RLE
         raise ValidationError(f"{where}: unreadable RLE ({exc})") from None
 
@@ -156,10 +166,10 @@ class _Masks:
     def where(self, sid: str) -> str:
         return self.rle[sid][1] if self.rle is not None else self.arrays.where(sid)
 
-    def get(self, sid: str) -> np.ndarray:
+    def get(self, sid: str, expect: tuple[int, ...] | None = None) -> np.ndarray:
         if self.rle is not None:
-            return _decode_rle(*self.rle[sid])
-        arr = self.arrays.get(sid)
+            return _decode_rle(*self.rle[sid], expect=expect)
+        arr = self.arrays.get(sid, expect=expect, what="mask shape")
         if arr.ndim == 3:
             if arr.shape[2] != 1:
                 raise ValidationError(
@@ -251,7 +261,8 @@ class Grounding(Kind):
         inter = np.zeros(len(ids))
         union = np.zeros(len(ids))
         for i, sid in enumerate(ids):
-            t, p = gt.get(sid), pr.get(sid)
+            t = gt.get(sid)
+            p = pr.get(sid, expect=t.shape)
             if t.shape != p.shape:
                 raise ValidationError(
                     f"{pr.where(sid)}: mask shape {p.shape[0]}x{p.shape[1]} differs from "

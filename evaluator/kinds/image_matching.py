@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, preview, read_text
+from evaluator.io import Source, parse_json, preview, read_text
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
 
@@ -165,7 +165,9 @@ def load_json_object(source: Source) -> tuple[dict[str, Any], str]:
     name = source.single((".json",))
     where = source.where(name)
     try:
-        data = json.loads(read_text(source, name), object_pairs_hook=_no_duplicates)
+        data = parse_json(
+            read_text(source, name), where, object_pairs_hook=_no_duplicates
+        )
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{where} line {exc.lineno}: not valid JSON ({exc.msg})"

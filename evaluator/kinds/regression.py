@@ -232,7 +232,7 @@ def _evaluate_rasters(
     # stores uncentred sums and the centring is applied afterwards exactly.
     for i, sid in enumerate(ids):
         t = _as_bands(np.asarray(t_set.get(sid)), t_set.where(sid))
-        p = _as_bands(np.asarray(p_set.get(sid)), p_set.where(sid))
+        p = _as_bands(np.asarray(p_set.get(sid, expect=t.shape)), p_set.where(sid))
         _check_raster(p, t, p_set.where(sid))
         ok = valid_mask(t.astype(np.float64), nodata)
         pv = p[ok].astype(np.float64)

@@ -48,7 +48,7 @@ import numpy as np
 
 from evaluator.errors import ValidationError
 from evaluator.geometry import iou_matrix
-from evaluator.io import Source, read_text
+from evaluator.io import Source, parse_json, read_text
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.grounding import check_ids
 from evaluator.registry import register
@@ -129,7 +129,7 @@ def read_graphs(source: Source, box: str, scored: bool) -> dict[str, Graph]:
     name = source.single((".json",))
     fn = source.where(name)
     try:
-        data = json.loads(read_text(source, name))
+        data = parse_json(read_text(source, name), fn)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{fn} line {exc.lineno}: invalid JSON ({exc.msg})"

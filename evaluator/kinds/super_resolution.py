@@ -345,7 +345,7 @@ class SuperResolution(Kind):
                 check_ndim(t, where_t)
                 r = float(opts["data_range"] or default_data_range(t.dtype, where_t))
                 ranges.add(r)
-                p = preds.get(sid)
+                p = preds.get(sid, expect=t.shape)
                 check_pair(p, t, preds.where(sid), r)
                 m = read_mask(truth, masks[sid], t) if sid in masks else None
                 self._check_size(t, opts, where_t)

@@ -126,6 +126,12 @@ EARTHBENCH_BOOTSTRAP_RESAMPLES = int(os.environ.get("EARTHBENCH_BOOTSTRAP_RESAMP
 # A submission running longer than this is failed by the reaper (after retries).
 EARTHBENCH_SCORING_TIMEOUT_S = int(os.environ.get("EARTHBENCH_SCORING_TIMEOUT_S", 3600))
 EARTHBENCH_MAX_ATTEMPTS = int(os.environ.get("EARTHBENCH_MAX_ATTEMPTS", 3))
+# Scoring runs in a forked child with these limits (submissions/isolation.py):
+# memory on top of what the worker holds at the fork (RLIMIT_DATA), and CPU
+# seconds (RLIMIT_CPU). A file crossing either fails with that one line; the
+# worker lives on. 0 disables a limit (both 0: scoring runs in the worker).
+EARTHBENCH_SCORING_MEMORY_MB = int(os.environ.get("EARTHBENCH_SCORING_MEMORY_MB", 4096))
+EARTHBENCH_SCORING_CPU_S = int(os.environ.get("EARTHBENCH_SCORING_CPU_S", 1800))
 # A redelivered task finding its submission "running" takes it over only after
 # this long (the first worker is presumed dead); sooner it is a duplicate.
 EARTHBENCH_RETAKE_AFTER_S = int(os.environ.get("EARTHBENCH_RETAKE_AFTER_S", 600))

@@ -280,55 +280,34 @@ def _finish_failed(sub: Submission, message: str, *, counts: bool) -> None:
 def compute_scores(
     *, benchmark: Benchmark, predictions_path
 ) -> dict[str, dict[str, Any]]:
-    """Score a predictions path on every split in one pass (no database writes)."""
+    """Score a predictions path on every split in one pass (no database writes).
+
+    The evaluator runs in a forked child under EARTHBENCH_SCORING_MEMORY_MB and
+    EARTHBENCH_SCORING_CPU_S (``isolation.run_limited``); everything read from
+    the database is read here, in the worker, before the fork.
+    """
     from earthbench.benchmarks.services import dataset_meta
-    from evaluator.api import subset_index
-    from evaluator.stats import bootstrap_distribution, percentile_interval
+    from earthbench.submissions.isolation import run_limited
+    from earthbench.submissions.scoring import score_splits
 
     meta = dataset_meta(benchmark)
     if meta is None:
         raise RuntimeError(f"no dataset installed for {benchmark.slug}")
     private = storage.private_dir(benchmark.slug)
-    splits = storage.read_json(private / "splits.json")
-    ev = evaluator.evaluate(
-        benchmark.task_kind, predictions_path, private / meta["truth"], benchmark.options
+    return run_limited(
+        score_splits,
+        kind=benchmark.task_kind,
+        predictions_path=predictions_path,
+        truth_path=private / meta["truth"],
+        options=benchmark.options,
+        splits=storage.read_json(private / "splits.json"),
+        numeric=[m["key"] for m in benchmark.metrics],
+        primary=benchmark.primary_metric,
+        meta_blocks=meta.get("blocks"),
+        n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
+        memory_mb=settings.EARTHBENCH_SCORING_MEMORY_MB,
+        cpu_s=settings.EARTHBENCH_SCORING_CPU_S,
     )
-    numeric = [m["key"] for m in benchmark.metrics]
-    # Spatial blocks for the bootstrap: from the kind (e.g. a truth `block`
-    # column) or from the installed dataset's metadata.
-    blocks = getattr(ev, "blocks", None)
-    if blocks is None and meta.get("blocks"):
-        blocks = [meta["blocks"].get(sid) for sid in ev.sample_ids]
-    samples = ev.samples()
-    out: dict[str, dict[str, Any]] = {}
-    for name, ids in splits.items():
-        idx = subset_index(ev, ids)
-        metrics = ev.compute(idx)
-        draws = bootstrap_distribution(
-            ev,
-            numeric,
-            index=idx,
-            n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
-            seed=0,
-            blocks=blocks,
-        )
-        ci = {k: v for k, v in ((k, percentile_interval(d)) for k, d in draws.items()) if v}
-        split_samples = {
-            k: [v[i] for i in idx]
-            for k, v in samples.items()
-            if isinstance(v, list) and len(v) == len(ev.sample_ids)
-        }
-        value = metrics.get(benchmark.primary_metric)
-        out[name] = {
-            "metrics": metrics,
-            "primary_value": float(value) if isinstance(value, int | float) else None,
-            "ci": {k: list(v) for k, v in ci.items()},
-            "primary_draws": [
-                round(float(x), 6) for x in draws.get(benchmark.primary_metric, [])
-            ],
-            "samples": split_samples,
-        }
-    return out
 
 
 def submission_record_scores(*, submission_id: int, results: dict, efficiency=None) -> bool:

@@ -1,0 +1,152 @@
+"""Scoring runs in a forked child with a memory and a CPU-time limit (issue 18):
+crossing either ends the submission as failed with one line, the worker lives on."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from earthbench.submissions import services
+from earthbench.submissions.isolation import (
+    ScoringCrashed,
+    ScoringLimitExceeded,
+    run_limited,
+)
+from earthbench.submissions.models import Submission
+from evaluator.errors import ValidationError
+from tests.platform.conftest import upload
+
+GB = 1 << 30
+
+
+def _allocate(n_bytes: int) -> int:
+    arr = np.ones(n_bytes, dtype=np.uint8)  # touched: really resident
+    return int(arr[::4096].sum())
+
+
+def _spin(seconds: float) -> int:
+    end = time.process_time() + seconds
+    n = 0
+    while time.process_time() < end:
+        n += 1
+    return n
+
+
+def _invalid():
+    raise ValidationError("pred.csv line 3: empty id")
+
+
+def _bug():
+    return {}["missing"]
+
+
+def test_result_comes_back_from_the_child():
+    pid = os.getpid()
+    assert run_limited(_allocate, 50 << 20, memory_mb=256, cpu_s=10) == (50 << 20) // 4096
+    assert run_limited(os.getpid, memory_mb=256, cpu_s=10) != pid
+
+
+def test_memory_limit_fails_cleanly_and_the_parent_lives_on():
+    before = os.getpid()
+    with pytest.raises(ScoringLimitExceeded) as info:
+        run_limited(_allocate, 3 * GB, memory_mb=256, cpu_s=60)
+    msg = str(info.value)
+    assert msg.startswith("exceeded the scoring memory limit of 256 MB") and "\n" not in msg
+    assert isinstance(info.value, ValidationError)  # the submission fails with it
+    assert os.getpid() == before
+    # The same process scores again right away.
+    assert run_limited(_allocate, 10 << 20, memory_mb=256, cpu_s=60) > 0
+
+
+def test_cpu_limit_fails_cleanly():
+    t0 = time.monotonic()
+    with pytest.raises(ScoringLimitExceeded, match=r"^exceeded the scoring CPU-time limit of 1 s"):
+        run_limited(_spin, 30, memory_mb=256, cpu_s=1)
+    assert time.monotonic() - t0 < 10
+
+
+def test_validation_error_in_the_child_keeps_its_message():
+    with pytest.raises(ValidationError, match=r"^pred\.csv line 3: empty id$"):
+        run_limited(_invalid, memory_mb=256, cpu_s=10)
+
+
+def test_a_bug_in_the_child_is_not_blamed_on_the_file():
+    with pytest.raises(ScoringCrashed, match="KeyError: 'missing'"):
+        run_limited(_bug, memory_mb=256, cpu_s=10)
+
+
+def test_limits_zero_run_in_process():
+    assert run_limited(os.getpid, memory_mb=0, cpu_s=0) == os.getpid()
+
+
+def _padded_csv(truth_rows, total_bytes: int) -> bytes:
+    """A valid predictions CSV followed by lines of spaces (skipped by the reader
+    as blank) so that parsing it needs a few times ``total_bytes`` of memory."""
+    body = "id,label\n" + "".join(f"{a},{b}\n" for a, b in truth_rows)
+    blank = " " * 100_000 + "\n"
+    return (body + blank * (total_bytes // len(blank))).encode()
+
+
+def test_submission_over_the_memory_limit_fails_then_the_worker_scores_the_next(
+    user, eurosat, truth_rows, settings
+):
+    """Through services.submission_score (the Celery task's body), in this process:
+    a 32 MB file under a 16 MB limit fails with the limit's message; the same
+    file is scored at once under a 1 GB limit."""
+    content = _padded_csv(truth_rows, 32 << 20)
+    settings.EARTHBENCH_SCORING_MEMORY_MB = 16
+    sub, _ = services.submission_create(
+        user=user, benchmark=eurosat, file=upload(content), filename="p.csv", enqueue=False
+    )
+    sub = services.submission_score(submission_id=sub.pk)
+    assert sub.status == Submission.Status.FAILED
+    assert sub.error.startswith("exceeded the scoring memory limit of 16 MB"), sub.error
+
+    settings.EARTHBENCH_SCORING_MEMORY_MB = 1024
+    again, _ = services.submission_create(
+        user=user, benchmark=eurosat, file=upload(content), filename="q.csv", enqueue=False
+    )
+    again = services.submission_score(submission_id=again.pk)
+    assert again.status == Submission.Status.SCORED, again.error
+    assert again.scores.get(split="public").primary_value == 1.0
+
+
+@pytest.fixture
+def real_broker():
+    from earthbench.celery import app as celery_app
+
+    old = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    yield
+    celery_app.conf.task_always_eager = old
+
+
+@pytest.mark.slow
+def test_real_solo_worker_survives_a_file_over_the_limit(
+    user, eurosat, truth_rows, perfect_csv, real_broker, tmp_path
+):
+    """The embedded default (solo pool, SQLite broker): the attack file fails with
+    the limit's message, and the same worker process then scores a good file."""
+    from tests.platform.worker import celery_worker, wait_for
+
+    with celery_worker(tmp_path / "worker.log", EARTHBENCH_SCORING_MEMORY_MB=16) as proc:
+        bad, _ = services.submission_create(
+            user=user, benchmark=eurosat, file=upload(_padded_csv(truth_rows, 32 << 20)),
+            filename="big.csv",
+        )
+        assert wait_for(lambda: Submission.objects.get(pk=bad.pk).is_finished, timeout=90)
+        good, _ = services.submission_create(
+            user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
+        )
+        done = wait_for(lambda: Submission.objects.get(pk=good.pk).is_finished, timeout=90)
+        alive = proc.poll() is None
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert done and alive, log[-3000:]
+    bad.refresh_from_db()
+    good.refresh_from_db()
+    assert bad.status == "failed"
+    assert bad.error.startswith("exceeded the scoring memory limit of 16 MB"), bad.error
+    assert good.status == "scored", good.error
