@@ -259,11 +259,19 @@ def _refuse_mixed(with_one: list[str], only_255: list[str]) -> None:
     """``truth_encoding: auto`` met 0/1 masks and 0/255 masks in one split."""
     if len(with_one) <= len(only_255):
         odd, kind, other, n_other, other_kind = (
-            with_one[0], "0/1 (contains 1)", only_255[0], len(only_255), "0/255"
+            with_one[0],
+            "0/1 (contains 1)",
+            only_255[0],
+            len(only_255),
+            "0/255",
         )
     else:
         odd, kind, other, n_other, other_kind = (
-            only_255[0], "0/255 (contains 255, no 1)", with_one[0], len(with_one), "0/1"
+            only_255[0],
+            "0/255 (contains 255, no 1)",
+            with_one[0],
+            len(with_one),
+            "0/1",
         )
     raise ValidationError(
         f"ground truth {odd}: mask is {kind} while {n_other} other mask(s) are "
