@@ -1,6 +1,6 @@
 """detection: horizontal (HBB) or oriented (OBB) object detection, mAP.
 
-Matching (per image and class, detections by descending score, stable):
+Matching (per image and class, detections by descending score):
 
 - ``ap_mode`` ``voc07`` / ``voc12`` — DOTA devkit ``voc_eval`` (``dota_evaluation_task1``)
   semantics: each detection takes the ground truth (GT) of its class with the
@@ -9,6 +9,9 @@ Matching (per image and class, detections by descending score, stable):
   a TP if that GT is not yet matched, else an FP. Below the threshold: FP.
   ``npos`` counts non-difficult GT. (The devkit tests ``IoU > threshold``; we use
   ``≥``, which differs only for an IoU exactly equal to the threshold.)
+  Tied scores: the devkit's order (:mod:`evaluator.detection_ties`: per class,
+  rows in submission order, ``np.argsort(-confidence)``), both for which
+  detection claims a GT and for the ranking behind AP.
   AP: ``voc07`` = 11-point interpolation (DOTA Task1), ``voc12`` = area under the
   monotone precision envelope (all points). ``map`` = mean AP over classes at
   ``iou_threshold``; ``ap50`` = the same at IoU 0.5.
@@ -19,11 +22,15 @@ Matching (per image and class, detections by descending score, stable):
   intersection / detection area and which absorb any number of detections;
   matches to them are ignored). AP = mean over t ∈ {0.50, 0.55, …, 0.95} of the
   101-point interpolated precision (recall thresholds 0:0.01:1), precision =
-  tp / (tp + fp + spacing(1)) as in pycocotools. ``map`` = AP@[.5:.95], ``ap50``,
-  ``ap75``; ``iou_threshold`` is not used.
+  tp / (tp + fp + spacing(1)) as in pycocotools. The twelve numbers of
+  ``summarize()`` (:mod:`evaluator.detection_coco`: area ranges, areas, AR):
+  ``map`` = AP@[.5:.95], ``ap50``, ``ap75``, ``ap_small|medium|large``,
+  ``ar1``, ``ar10``, ``ar100``, ``ar_small|medium|large``; ``iou_threshold`` is
+  not used.
 
 IoU: ``box=hbb`` → axis-aligned IoU, continuous coordinates (no +1), DOTA
-polygons replaced by their enclosing boxes (``iou: "hbb"``); ``box=obb`` → exact
+polygons replaced by their enclosing boxes (``iou: "hbb"``; COCO boxes use their
+``w·h`` areas, pycocotools' arithmetic); ``box=obb`` → exact
 polygon IoU (``iou: "polygon"``, same values as DOTA ``polyiou``; COCO ``bbox``
 rectangles become 4-corner polygons).
 
@@ -52,6 +59,7 @@ from typing import Any
 import numpy as np
 
 from evaluator import detection_coco as dc
+from evaluator.detection_options import check_options, class_codes
 from evaluator.detection_ties import devkit_rank
 from evaluator.errors import ValidationError
 from evaluator.formats_detection import Table, Truth, read_predictions, read_truth
@@ -345,48 +353,6 @@ class DetectionEvaluation(Evaluation):
         }
 
 
-def _check_options(options: dict[str, Any]) -> None:
-    if options["box"] not in ("hbb", "obb"):
-        raise ValidationError(
-            f"option box must be 'hbb' or 'obb', found {options['box']!r}"
-        )
-    if options["ap_mode"] not in ("voc07", "voc12", "coco"):
-        raise ValidationError(
-            f"option ap_mode must be 'voc07', 'voc12' or 'coco', found {options['ap_mode']!r}"
-        )
-    thr = options["iou_threshold"]
-    if not isinstance(thr, (int, float)) or isinstance(thr, bool) or not 0 < thr <= 1:
-        raise ValidationError(
-            f"option iou_threshold must be a number in (0, 1], found {thr!r}"
-        )
-    md = options["max_dets"]
-    if md is not None and (not isinstance(md, int) or isinstance(md, bool) or md < 1):
-        raise ValidationError(
-            f"option max_dets must be a positive integer or null, found {md!r}"
-        )
-    cl = options["classes"]
-    if cl is not None and (not isinstance(cl, list) or not cl):
-        raise ValidationError("option classes must be a non-empty list of class names")
-
-
-def _class_codes(table: Table, classes: list[str], role: str) -> np.ndarray:
-    lut = {c: i for i, c in enumerate(classes)}
-    codes = np.array([lut.get(x, -1) for x in table.label], dtype=np.int64)
-    bad = np.flatnonzero(codes < 0)
-    if len(bad):
-        i = bad[0]
-        shown = ", ".join(classes[:10]) + (", …" if len(classes) > 10 else "")
-        if role == "truth":
-            raise ValidationError(
-                f"{table.where_of(i)}: truth class {table.label[i]!r} is not in option classes"
-            )
-        raise ValidationError(
-            f"{table.where_of(i)}: class {table.label[i]!r} is not one of the "
-            f"{len(classes)} classes ({shown})"
-        )
-    return codes
-
-
 def _by_image(table: Table, ids: list[str]) -> np.ndarray:
     pos = {sid: i for i, sid in enumerate(ids)}
     return np.array([pos[s] for s in table.image], dtype=np.int64)
@@ -453,16 +419,16 @@ class Detection(Kind):
     ]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):
-        _check_options(options)
+        check_options(options)
         gt: Truth = read_truth(truth)
         classes = (
             [str(c) for c in options["classes"]] if options["classes"] else gt.classes
         )
         if len(set(classes)) != len(classes):
             raise ValidationError("option classes has duplicate names")
-        gt_cls = _class_codes(gt.table, classes, "truth")
+        gt_cls = class_codes(gt.table, classes, "truth")
         pred = read_predictions(predictions, gt)
-        pred_cls = _class_codes(pred, classes, "predictions")
+        pred_cls = class_codes(pred, classes, "predictions")
         box = options["box"]
         mode = options["ap_mode"]
         if mode == "coco":
