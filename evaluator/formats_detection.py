@@ -34,10 +34,12 @@ from xml.etree import ElementTree
 
 import numpy as np
 
+from evaluator.detection_coco import json_areas
 from evaluator.errors import ValidationError
 from evaluator.geometry import hbb_to_poly, poly_to_hbb
 from evaluator.io import Source, parse_json, preview, read_text
 
+_COLUMNS = ("image", "label", "poly", "hbb", "score", "difficult", "crowd")
 _TASK_RE = re.compile(r"^Task([12])_(.+)\.txt$", re.IGNORECASE)
 
 
@@ -56,6 +58,7 @@ class Table:
         self._blocks: list[dict] = []
         self._rows: list[tuple] = []  # pending single rows
         self._merged: dict | None = None
+        self.extra: dict[str, np.ndarray] = {}  # COCO areas (detection_coco)
 
     def add(
         self,
@@ -141,15 +144,7 @@ class Table:
                 k: [x for b in blocks for x in b[k]]
                 if k in ("image", "label")
                 else np.concatenate([b[k] for b in blocks])
-                for k in (
-                    "image",
-                    "label",
-                    "poly",
-                    "hbb",
-                    "score",
-                    "difficult",
-                    "crowd",
-                )
+                for k in _COLUMNS
             }
             merged["starts"] = np.cumsum([0] + [b["n"] for b in blocks])
             self._merged = merged
@@ -546,6 +541,7 @@ def read_coco_instances(source: Source, name: str) -> Truth:
     table = _coco_annotations_fast(data["annotations"], fn, known, categories)
     if table is None:  # something is off: the item-by-item check names it
         table = _coco_annotations(data["annotations"], fn, known, categories)
+    table.extra = json_areas(data["annotations"])
     # COCO scores images in ascending id order; keep that order for parity.
     ids = sorted(
         ids, key=lambda s: (0, int(s), "") if s.lstrip("-").isdigit() else (1, 0, s)
@@ -572,6 +568,7 @@ def read_coco_results(
     table = _coco_results_fast(data, fn, categories, resolve_id)
     if table is None:  # something is off: the item-by-item check names it
         table = _coco_results(data, fn, categories, resolve_id)
+    table.extra = json_areas(data, with_area=False)  # loadRes: area = w·h
     return table
 
 

@@ -243,15 +243,23 @@ def hbb_intersection_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def pair_iou(
-    a: np.ndarray, b: np.ndarray, box: str, crowd: np.ndarray | None = None
+    a: np.ndarray,
+    b: np.ndarray,
+    box: str,
+    crowd: np.ndarray | None = None,
+    areas: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """IoU of row pairs ``a[i]``, ``b[i]`` for ``box`` 'hbb' or 'obb' → (k,).
 
     ``crowd`` (k,) as in :func:`iou_matrix` (intersection over the area of ``a``).
+    ``areas`` ('hbb' only): the boxes' areas as given (COCO ``w·h``) instead of
+    ``(x2 − x1)·(y2 − y1)``; with them the arithmetic is pycocotools'
+    ``bbIou``: ``i / ((area_a + area_b) − i)``, same rounding.
     Batch all pairs of a dataset into one call: the clipping is vectorised.
     """
     if box == "hbb":
-        inter, area_a, area_b = hbb_intersection_pairs(a, b), hbb_area(a), hbb_area(b)
+        inter = hbb_intersection_pairs(a, b)
+        area_a, area_b = areas if areas is not None else (hbb_area(a), hbb_area(b))
     elif box == "obb":
         inter = np.maximum(poly_intersection_pairs(a, b), 0.0)
         area_a, area_b = poly_area(a), poly_area(b)

@@ -10,8 +10,12 @@ pixels, BIT-CD/ChangeFormer ``ConfuseMatrixMeter`` without its epsilon):
   denominator is 0 is ``null``.
   Label values: 0 = no change; 1 = change. LEVIR-CD/WHU-CD ship 0/255 PNGs, so
   255 also means change, with this rule (``truth_encoding``, default ``auto``):
-  when ``ignore_index`` is 255 and some ground-truth mask of the split contains
-  the value 1, 255 is the ignore value; otherwise 255 is change.
+  when ``ignore_index`` is 255, each ground-truth mask is classified on its own —
+  a mask with the value 1 is 0/1 (255 = ignore), a mask with 255 and no 1 is
+  0/255 (255 = change); a split holding both kinds is refused with an error
+  naming the first mask of the rarer kind (set ``truth_encoding`` explicitly),
+  so one odd file never changes the meaning of the whole split. All 0/1 → 255
+  is ignore; otherwise 255 is change.
   ``truth_encoding: "0/1"`` forces 255 = ignore, ``"0/255"`` forces 255 = change
   (and rejects 1). Predictions: 0 = no change, 1 or 255 = change (bool allowed).
 
@@ -251,12 +255,38 @@ class MulticlassEvaluation(Evaluation):
         }
 
 
+def _refuse_mixed(with_one: list[str], only_255: list[str]) -> None:
+    """``truth_encoding: auto`` met 0/1 masks and 0/255 masks in one split."""
+    if len(with_one) <= len(only_255):
+        odd, kind, other, n_other, other_kind = (
+            with_one[0],
+            "0/1 (contains 1)",
+            only_255[0],
+            len(only_255),
+            "0/255",
+        )
+    else:
+        odd, kind, other, n_other, other_kind = (
+            only_255[0],
+            "0/255 (contains 255, no 1)",
+            with_one[0],
+            len(with_one),
+            "0/1",
+        )
+    raise ValidationError(
+        f"ground truth {odd}: mask is {kind} while {n_other} other mask(s) are "
+        f"{other_kind} (e.g. {other}); mixed truth encodings — re-save the odd "
+        "mask(s) or set truth_encoding to '0/1' (255 = ignore) or '0/255' (255 = change)"
+    )
+
+
 def _evaluate_binary(predictions, truth, ignore, encoding) -> BinaryEvaluation:
     if ignore in (0, 1):
         raise ValidationError(f"option ignore_index={ignore} is a change label (0/1)")
     store = CountStore(4 * 2)
     ids: list[str] = []
-    seen_one = False
+    with_one: list[str] = []  # masks holding the value 1 (0/1 evidence)
+    only_255: list[str] = []  # masks holding 255 but no 1 (0/255 evidence)
     for pair in iter_mask_pairs(predictions, truth):
         codes = binary_truth_codes(pair.truth, ignore)
         where = f"ground truth {pair.truth_where}"
@@ -271,11 +301,16 @@ def _evaluate_binary(predictions, truth, ignore, encoding) -> BinaryEvaluation:
             raise ValidationError(f"{where}: value 1 in a 0/255 ground truth")
         if encoding == "0/1" and has_255 and ignore != 255:
             raise ValidationError(f"{where}: value 255 in a 0/1 ground truth")
-        seen_one |= bool(has_one)
+        if has_one:
+            with_one.append(pair.truth_where)
+        elif has_255:
+            only_255.append(pair.truth_where)
         store.add(table)
         ids.append(pair.sid)
     if encoding == "auto":
-        change_255 = not (ignore == 255 and seen_one)
+        if ignore == 255 and with_one and only_255:
+            _refuse_mixed(with_one, only_255)
+        change_255 = not (ignore == 255 and with_one)
     else:
         change_255 = encoding == "0/255"
     info = {

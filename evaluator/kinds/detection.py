@@ -1,6 +1,6 @@
 """detection: horizontal (HBB) or oriented (OBB) object detection, mAP.
 
-Matching (per image and class, detections by descending score, stable):
+Matching (per image and class, detections by descending score):
 
 - ``ap_mode`` ``voc07`` / ``voc12`` — DOTA devkit ``voc_eval`` (``dota_evaluation_task1``)
   semantics: each detection takes the ground truth (GT) of its class with the
@@ -9,6 +9,9 @@ Matching (per image and class, detections by descending score, stable):
   a TP if that GT is not yet matched, else an FP. Below the threshold: FP.
   ``npos`` counts non-difficult GT. (The devkit tests ``IoU > threshold``; we use
   ``≥``, which differs only for an IoU exactly equal to the threshold.)
+  Tied scores: the devkit's order (:mod:`evaluator.detection_ties`: per class,
+  rows in submission order, ``np.argsort(-confidence)``), both for which
+  detection claims a GT and for the ranking behind AP.
   AP: ``voc07`` = 11-point interpolation (DOTA Task1), ``voc12`` = area under the
   monotone precision envelope (all points). ``map`` = mean AP over classes at
   ``iou_threshold``; ``ap50`` = the same at IoU 0.5.
@@ -19,11 +22,15 @@ Matching (per image and class, detections by descending score, stable):
   intersection / detection area and which absorb any number of detections;
   matches to them are ignored). AP = mean over t ∈ {0.50, 0.55, …, 0.95} of the
   101-point interpolated precision (recall thresholds 0:0.01:1), precision =
-  tp / (tp + fp + spacing(1)) as in pycocotools. ``map`` = AP@[.5:.95], ``ap50``,
-  ``ap75``; ``iou_threshold`` is not used.
+  tp / (tp + fp + spacing(1)) as in pycocotools. The twelve numbers of
+  ``summarize()`` (:mod:`evaluator.detection_coco`: area ranges, areas, AR):
+  ``map`` = AP@[.5:.95], ``ap50``, ``ap75``, ``ap_small|medium|large``,
+  ``ar1``, ``ar10``, ``ar100``, ``ar_small|medium|large``; ``iou_threshold`` is
+  not used.
 
 IoU: ``box=hbb`` → axis-aligned IoU, continuous coordinates (no +1), DOTA
-polygons replaced by their enclosing boxes (``iou: "hbb"``); ``box=obb`` → exact
+polygons replaced by their enclosing boxes (``iou: "hbb"``; COCO boxes use their
+``w·h`` areas, pycocotools' arithmetic); ``box=obb`` → exact
 polygon IoU (``iou: "polygon"``, same values as DOTA ``polyiou``; COCO ``bbox``
 rectangles become 4-corner polygons).
 
@@ -51,9 +58,18 @@ from typing import Any
 
 import numpy as np
 
+from evaluator import detection_coco as dc
+from evaluator.detection_options import check_options, class_codes
+from evaluator.detection_ties import devkit_rank
 from evaluator.errors import ValidationError
 from evaluator.formats_detection import Table, Truth, read_predictions, read_truth
-from evaluator.geometry import hbb_intersection_pairs, pair_iou, poly_to_hbb
+from evaluator.geometry import (
+    hbb_area,
+    hbb_intersection_pairs,
+    pair_iou,
+    poly_area,
+    poly_to_hbb,
+)
 from evaluator.io import Source
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
@@ -221,8 +237,24 @@ _PAIR_CHUNK = 1 << 18  # (detection, GT) pairs tested per batch (≈ 25 MB)
 
 
 class DetectionEvaluation(Evaluation):
+    """``status`` (T, n_det) and ``npos`` (n_images, n_classes) are those of the
+    scored area range "all"; ``det_rank`` (VOC modes) the devkit's tie order;
+    ``coco`` (COCO mode) holds ``status`` (R, T, n_det) and ``npos``
+    (R, n_images, n_classes) for every area range and ``group_rank`` (n_det)."""
+
     def __init__(
-        self, ids, classes, thresholds, det_img, det_cls, det_score, status, npos, meta
+        self,
+        ids,
+        classes,
+        thresholds,
+        det_img,
+        det_cls,
+        det_score,
+        status,
+        npos,
+        meta,
+        det_rank=None,
+        coco=None,
     ):
         self.sample_ids = ids
         self.classes = classes
@@ -231,6 +263,14 @@ class DetectionEvaluation(Evaluation):
         self.det_cls = det_cls[order]
         self.det_score = det_score[order]
         self.status = status[:, order]
+        self.det_rank = None if det_rank is None else det_rank[order]
+        self.coco = None
+        if coco is not None:
+            self.coco = {
+                "status": coco["status"][:, :, order],
+                "npos": coco["npos"],
+                "group_rank": coco["group_rank"][order],
+            }
         self.counts = np.bincount(det_img, minlength=len(ids))
         self.offsets = np.concatenate(([0], np.cumsum(self.counts)[:-1]))
         self.npos = npos  # (n_images, n_classes) non-difficult GT
@@ -244,14 +284,19 @@ class DetectionEvaluation(Evaluation):
         )
         return starts + np.arange(total)
 
-    def _class_aps(self, index: np.ndarray) -> np.ndarray:
+    def _class_aps(self, index: np.ndarray, status=None, npos=None) -> np.ndarray:
         """AP (n_thresholds, n_classes); NaN where a class has no positives."""
         pos = self._gather(index)
-        cls, score, status = self.det_cls[pos], self.det_score[pos], self.status[:, pos]
-        order = np.lexsort((-score, cls))  # stable: ties keep image order
+        status = self.status if status is None else status
+        npos = self.npos if npos is None else npos
+        cls, score, status = self.det_cls[pos], self.det_score[pos], status[:, pos]
+        if self.det_rank is not None:  # VOC: the devkit's order (detection_ties)
+            order = np.lexsort((self.det_rank[pos], cls))
+        else:  # COCO: stable, ties keep image order (pycocotools' mergesort)
+            order = np.lexsort((-score, cls))
         cls, status = cls[order], status[:, order]
         bounds = np.searchsorted(cls, np.arange(len(self.classes) + 1))
-        npos = self.npos[index].sum(0)
+        npos = npos[index].sum(0)
         mode = self.meta["ap_mode"]
         aps = np.full((len(self.thresholds), len(self.classes)), np.nan)
         for c in np.flatnonzero(npos > 0):
@@ -282,7 +327,7 @@ class DetectionEvaluation(Evaluation):
         ths = list(self.thresholds)
         if self.meta["ap_mode"] == "coco":
             per = aps.mean(0)
-            out = {"map": mean(slice(None)), "ap50": mean([0]), "ap75": mean([5])}
+            out = dc.summarize(self, index, aps)
         else:
             per = aps[0]
             out = {"map": mean([0]), "ap50": mean([ths.index(0.5)])}
@@ -308,48 +353,6 @@ class DetectionEvaluation(Evaluation):
         }
 
 
-def _check_options(options: dict[str, Any]) -> None:
-    if options["box"] not in ("hbb", "obb"):
-        raise ValidationError(
-            f"option box must be 'hbb' or 'obb', found {options['box']!r}"
-        )
-    if options["ap_mode"] not in ("voc07", "voc12", "coco"):
-        raise ValidationError(
-            f"option ap_mode must be 'voc07', 'voc12' or 'coco', found {options['ap_mode']!r}"
-        )
-    thr = options["iou_threshold"]
-    if not isinstance(thr, (int, float)) or isinstance(thr, bool) or not 0 < thr <= 1:
-        raise ValidationError(
-            f"option iou_threshold must be a number in (0, 1], found {thr!r}"
-        )
-    md = options["max_dets"]
-    if md is not None and (not isinstance(md, int) or isinstance(md, bool) or md < 1):
-        raise ValidationError(
-            f"option max_dets must be a positive integer or null, found {md!r}"
-        )
-    cl = options["classes"]
-    if cl is not None and (not isinstance(cl, list) or not cl):
-        raise ValidationError("option classes must be a non-empty list of class names")
-
-
-def _class_codes(table: Table, classes: list[str], role: str) -> np.ndarray:
-    lut = {c: i for i, c in enumerate(classes)}
-    codes = np.array([lut.get(x, -1) for x in table.label], dtype=np.int64)
-    bad = np.flatnonzero(codes < 0)
-    if len(bad):
-        i = bad[0]
-        shown = ", ".join(classes[:10]) + (", …" if len(classes) > 10 else "")
-        if role == "truth":
-            raise ValidationError(
-                f"{table.where_of(i)}: truth class {table.label[i]!r} is not in option classes"
-            )
-        raise ValidationError(
-            f"{table.where_of(i)}: class {table.label[i]!r} is not one of the "
-            f"{len(classes)} classes ({shown})"
-        )
-    return codes
-
-
 def _by_image(table: Table, ids: list[str]) -> np.ndarray:
     pos = {sid: i for i, sid in enumerate(ids)}
     return np.array([pos[s] for s in table.image], dtype=np.int64)
@@ -370,6 +373,25 @@ def _truncate(img, cls, score, max_dets):
     return order[keep]
 
 
+def _npos(gt_img, gt_cls, counted, n_img: int, n_cls: int) -> np.ndarray:
+    npos = np.zeros((n_img, n_cls), np.int64)
+    np.add.at(npos, (gt_img[counted], gt_cls[counted]), 1)
+    return npos
+
+
+def _areas(table: Table, boxes: np.ndarray, box: str, keep=None) -> dict:
+    """Areas for IoU (``w·h`` of COCO boxes as given, else the geometry's) and
+    for area ranges (COCO ``area`` field first); see ``detection_coco``."""
+    geom = hbb_area(boxes) if box == "hbb" else poly_area(boxes)
+    extra = getattr(table, "extra", {})
+    given_wh, given_area = extra.get("box_area"), extra.get("area")
+    if keep is not None:
+        given_wh = None if given_wh is None else given_wh[keep]
+        given_area = None if given_area is None else given_area[keep]
+    wh = dc.pick(given_wh, geom)
+    return {"iou": wh, "range": dc.pick(given_area, wh)}
+
+
 @register
 class Detection(Kind):
     """Object detection (HBB/OBB): mAP as DOTA voc_eval (VOC07/VOC12) or COCO AP@[.5:.95]."""
@@ -382,7 +404,14 @@ class Detection(Kind):
         "classes": None,
         "max_dets": 1000,
     }
-    metrics = {"map": "max", "ap50": "max", "ap75": "max"}
+    metrics = {
+        "map": "max",
+        "ap50": "max",
+        "ap75": "max",
+        **{f"ap_{r}": "max" for r in dc.RANGES[1:]},
+        **{f"ar{k}": "max" for k in dc.AR_MAX_DETS},
+        **{f"ar_{r}": "max" for r in dc.RANGES[1:]},
+    }
     primary = "map"
     formats = [
         "ZIP of DOTA Task1_<class>.txt (imgname score x1 y1 … x4 y4) or Task2_<class>.txt",
@@ -390,16 +419,16 @@ class Detection(Kind):
     ]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):
-        _check_options(options)
+        check_options(options)
         gt: Truth = read_truth(truth)
         classes = (
             [str(c) for c in options["classes"]] if options["classes"] else gt.classes
         )
         if len(set(classes)) != len(classes):
             raise ValidationError("option classes has duplicate names")
-        gt_cls = _class_codes(gt.table, classes, "truth")
+        gt_cls = class_codes(gt.table, classes, "truth")
         pred = read_predictions(predictions, gt)
-        pred_cls = _class_codes(pred, classes, "predictions")
+        pred_cls = class_codes(pred, classes, "predictions")
         box = options["box"]
         mode = options["ap_mode"]
         if mode == "coco":
@@ -415,6 +444,12 @@ class Detection(Kind):
         p_img = _by_image(pred, gt.ids)
         p_score = pred.column("score")
         keep = _truncate(p_img, pred_cls, p_score, options["max_dets"])
+        coco = mode == "coco"
+        rank = None
+        if not coco:  # ties as the devkit; claims of a GT follow that order too
+            full = devkit_rank(pred_cls, p_score)
+            keep = keep[np.lexsort((full[keep], pred_cls[keep]))]
+            rank = full[keep]
         p_img, p_cls, p_score = p_img[keep], pred_cls[keep], p_score[keep]
         p_box = pred.arrays(box)[keep]
         n_cls = len(classes)
@@ -424,23 +459,37 @@ class Detection(Kind):
             gt_img * n_cls + gt_cls,
             gt_box if box == "hbb" else poly_to_hbb(gt_box),
         )
-        coco = mode == "coco"
-        iou = pair_iou(p_box[pd], gt_box[pg], box, crowd[pg] if coco else None)
+        p_area = _areas(pred, p_box, box, keep)
+        g_area = _areas(gt.table, gt_box, box)
+        areas = (p_area["iou"][pd], g_area["iou"][pg]) if box == "hbb" else None
+        iou = pair_iou(
+            p_box[pd], gt_box[pg], box, crowd[pg] if coco else None, areas=areas
+        )
+        coco_arrays = None
         if coco:
-            status = match_coco(
+            ign = difficult | crowd
+            coco_arrays = dc.match_ranges(
+                match_coco,
                 pd,
                 pg,
                 iou,
-                len(p_img),
                 p_img * n_cls + p_cls,
-                difficult | crowd,
+                ign,
                 crowd,
                 thresholds,
+                g_area["range"],
+                p_area["range"],
             )
+            coco_arrays["npos"] = np.stack(
+                [
+                    _npos(gt_img, gt_cls, ~(ign | out), n_img, n_cls)
+                    for out in coco_arrays.pop("gt_out")
+                ]
+            )
+            status, npos = coco_arrays["status"][0], coco_arrays["npos"][0]
         else:
             status = match_voc(pd, pg, iou, len(p_img), difficult, thresholds)
-        npos = np.zeros((n_img, n_cls), np.int64)
-        np.add.at(npos, (gt_img[~difficult], gt_cls[~difficult]), 1)
+            npos = _npos(gt_img, gt_cls, ~difficult, n_img, n_cls)
         meta = {
             "ap_mode": mode,
             "iou": "polygon" if box == "obb" else "hbb",
@@ -448,5 +497,15 @@ class Detection(Kind):
             "max_dets": options["max_dets"],
         }
         return DetectionEvaluation(
-            gt.ids, classes, thresholds, p_img, p_cls, p_score, status, npos, meta
+            gt.ids,
+            classes,
+            thresholds,
+            p_img,
+            p_cls,
+            p_score,
+            status,
+            npos,
+            meta,
+            det_rank=rank,
+            coco=coco_arrays,
         )

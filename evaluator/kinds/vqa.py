@@ -1,9 +1,11 @@
 """vqa: visual question answering, OA / AA / per-type accuracy (RSVQA convention).
 
 - A prediction is correct when its normalised answer equals the normalised truth
-  answer. Open mode (``mode: open``) normalisation: lowercase, strip, delete
-  punctuation, drop articles (a, an, the), number words -> digits (zero..twenty,
-  thirty..ninety, hundred, thousand); see ``evaluator.text.answers``. Choice mode
+  answer. Open mode (``mode: open``), ``answer_match: vqa`` (default): the
+  official VQA evaluation's normalisation (punctuation rules that keep a period
+  between digits, number words none/zero..ten -> digits, articles dropped,
+  contractions restored); ``answer_match: exact``: strip + lowercase only, for
+  closed vocabularies; see ``evaluator.text.answers``. Choice mode
   (``mode: choice``): the option letter, case-insensitive, brackets / trailing
   ``.`` ignored ("(b)." == "B").
 - ``oa``: correct / all scored questions. ``per_type``: accuracy per question
@@ -35,17 +37,20 @@ from evaluator.formats_text import read_vqa_predictions, read_vqa_truth
 from evaluator.io import Source, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
-from evaluator.text.answers import normalize_answer, normalize_choice
+from evaluator.text.answers import normalize_answer, normalize_choice, normalize_exact
+
+MATCHERS = {"vqa": normalize_answer, "exact": normalize_exact}
 
 
 class VqaEvaluation(Evaluation):
-    def __init__(self, ids, correct, type_idx, types, mode, fmt):
+    def __init__(self, ids, correct, type_idx, types, mode, fmt, match=None):
         self.sample_ids = ids
         self.correct = correct
         self.type_idx = type_idx
         self.types = types
         self.mode = mode
         self.fmt = fmt
+        self.match = match
 
     def compute(self, index: np.ndarray | None = None) -> dict[str, Any]:
         c = self.correct if index is None else self.correct[index]
@@ -64,6 +69,7 @@ class VqaEvaluation(Evaluation):
             "per_type": per_type,
             "primary": "aa",
             "mode": self.mode,
+            "answer_match": self.match if self.mode == "open" else "option letter",
             "truth_format": self.fmt,
             "n_samples": int(len(c)),
         }
@@ -80,7 +86,7 @@ class Vqa(Kind):
     """Visual question answering: OA, AA (mean per-type accuracy), per-type accuracy."""
 
     name = "vqa"
-    options = {"mode": "open", "types": None}
+    options = {"mode": "open", "types": None, "answer_match": "vqa"}
     metrics = {"aa": "max", "oa": "max"}
     primary = "aa"
     formats = ['JSONL {"question_id","answer"}']
@@ -89,6 +95,11 @@ class Vqa(Kind):
         mode = options["mode"]
         if mode not in ("open", "choice"):
             raise ValidationError(f"option mode={mode!r} must be 'open' or 'choice'")
+        match = options["answer_match"]
+        if match not in MATCHERS:
+            raise ValidationError(
+                f"option answer_match={match!r} must be 'vqa' or 'exact'"
+            )
         t = read_vqa_truth(truth)
         ids, answers, qtypes = t.ids, t.answers, t.types
         wanted = options["types"]
@@ -110,7 +121,7 @@ class Vqa(Kind):
             qtypes = [qtypes[i] for i in keep]
         # Predictions for all truth questions are required, restricted or not.
         preds = read_vqa_predictions(predictions, t.ids, t.excluded)
-        norm = normalize_choice if mode == "choice" else normalize_answer
+        norm = normalize_choice if mode == "choice" else MATCHERS[match]
         correct = np.array(
             [norm(preds[q]) == norm(a) for q, a in zip(ids, answers, strict=True)],
             dtype=np.float64,
@@ -118,4 +129,4 @@ class Vqa(Kind):
         types = list(wanted) if wanted is not None else list(dict.fromkeys(qtypes))
         lut = {x: i for i, x in enumerate(types)}
         type_idx = np.array([lut[x] for x in qtypes], dtype=np.int64)
-        return VqaEvaluation(ids, correct, type_idx, types, mode, t.fmt)
+        return VqaEvaluation(ids, correct, type_idx, types, mode, t.fmt, match)

@@ -6,6 +6,13 @@ the same jar the same way. Quirk kept on purpose: ``-lowerCase`` turns ``-LRB-``
 ``-lrb-``, which is *not* in pycocoevalcap's punctuation list, so brackets survive
 as ``-lrb-``/``-rrb-`` tokens.
 
+Better than the reference on purpose: line-break characters inside a caption
+(``\r``, ``\n``, U+2028, U+2029, and the other line terminators of CoreNLP's lexer:
+U+000B, U+000C, U+0085) are replaced by spaces before tokenising, in both paths
+(:func:`normalize_line_breaks`). pycocoevalcap replaces only ``\n``, so a ``\r`` or
+U+2028 makes the jar emit two lines for one caption and shifts every later
+caption onto the wrong image.
+
 When Java (or the jar) is unavailable, :func:`tokenize_python` is used instead: a
 re-implementation for plain English captions (checked against the jar on the RSICD
 and Sydney-captions references); the result records which one ran.
@@ -53,6 +60,15 @@ def java_available() -> bool:
     return res.returncode == 0
 
 
+# CoreNLP PTBLexer's NEWLINE: \r, \n, U+2028, U+2029, U+000B, U+000C, U+0085.
+_LINE_BREAKS = re.compile("[\r\n\u2028\u2029\u000b\u000c\u0085]")
+
+
+def normalize_line_breaks(caption: str) -> str:
+    """Every line-break character → one space (one caption = one line)."""
+    return _LINE_BREAKS.sub(" ", caption)
+
+
 def _drop_punct(line: str) -> str:
     return " ".join(w for w in line.rstrip().split(" ") if w not in PUNCTUATIONS)
 
@@ -63,7 +79,7 @@ def tokenize_java(captions: list[str]) -> list[str] | None:
     jar = base / "tokenizer" / "stanford-corenlp-3.4.1.jar" if base else None
     if jar is None or not jar.exists() or not java_available():
         return None
-    text = "\n".join(c.replace("\n", " ") for c in captions)
+    text = "\n".join(normalize_line_breaks(c) for c in captions)
     with tempfile.TemporaryDirectory(prefix="ptbtok-") as tmp:
         src = Path(tmp) / "captions.txt"
         src.write_bytes(text.encode())
@@ -130,7 +146,7 @@ def tokenize_python(captions: list[str]) -> list[str]:
     out = []
     for cap in captions:
         toks: list[str] = []
-        for raw in cap.replace("\n", " ").split():
+        for raw in normalize_line_breaks(cap).split():
             # Keep abbreviations like "u.s." / "e.g." whole, as CoreNLP does.
             if _ABBREV.match(raw):
                 toks.append(raw)

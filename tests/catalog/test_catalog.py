@@ -48,7 +48,20 @@ VARIANT_KEYS: dict[str, tuple[str, dict[str, set[str]]]] = {
         {
             "voc07": {"map", "ap50"},
             "voc12": {"map", "ap50"},
-            "coco": {"map", "ap50", "ap75"},
+            "coco": {
+                "map",
+                "ap50",
+                "ap75",
+                "ap_small",
+                "ap_medium",
+                "ap_large",
+                "ar1",
+                "ar10",
+                "ar100",
+                "ar_small",
+                "ar_medium",
+                "ar_large",
+            },
         },
     ),
     "grounding": (

@@ -349,10 +349,69 @@ def test_cider_no_shared_words_is_zero_not_a_crash(tmp_path):
     from evaluator.api import score
 
     truth = tmp_path / "truth.json"
-    truth.write_text(json.dumps({"images": [{"id": 1}, {"id": 2}], "annotations": [
-        {"image_id": 1, "caption": "many buildings near a road"},
-        {"image_id": 2, "caption": "a river crosses green farmland"}]}))
+    truth.write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1}, {"id": 2}],
+                "annotations": [
+                    {"image_id": 1, "caption": "many buildings near a road"},
+                    {"image_id": 2, "caption": "a river crosses green farmland"},
+                ],
+            }
+        )
+    )
     pred = tmp_path / "pred.json"
-    pred.write_text(json.dumps([{"image_id": 1, "caption": "zzz"}, {"image_id": 2, "caption": "qqq"}]))
+    pred.write_text(
+        json.dumps(
+            [{"image_id": 1, "caption": "zzz"}, {"image_id": 2, "caption": "qqq"}]
+        )
+    )
     out = score("captioning", pred, truth, {"meteor": False})
     assert out["cider_d"] == 0.0
+
+
+# --- line breaks inside captions (better than pycocoevalcap, on purpose) -----------
+
+BREAKS = ["\r", "\n", "\r\n", "\u2028", "\u2029", "\x0b", "\x0c", "\x85"]
+
+
+def _captions_with_breaks() -> tuple[dict, dict, dict, dict]:
+    rng = random.Random(7)
+    words = "a plane is parked near the green runway with many white cars".split()
+    refs, hyps = {}, {}
+    for k in range(12):
+        refs[k] = [" ".join(rng.sample(words, 6)) for _ in range(3)]
+        hyps[k] = " ".join(rng.sample(words, 5))
+    for j, br in enumerate(BREAKS):  # one break inside a reference or prediction
+        k = j % 12
+        if j % 2:
+            w = hyps[k].split(" ")
+            hyps[k] = " ".join(w[:2]) + br + " ".join(w[2:])
+        else:
+            w = refs[k][1].split(" ")
+            refs[k][1] = " ".join(w[:3]) + br + " ".join(w[3:])
+    clean = {k: [" ".join(c.split()) for c in rs] for k, rs in refs.items()}
+    clean_h = {k: " ".join(c.split()) for k, c in hyps.items()}
+    return refs, hyps, clean, clean_h
+
+
+@pytest.mark.parametrize("path", ["java", "python"])
+def test_line_breaks_inside_captions_become_spaces(tmp_path, monkeypatch, path):
+    if path == "java" and not java_available():
+        pytest.skip("no Java runtime")
+    if path == "python":
+        monkeypatch.setenv("EARTHBENCH_NO_JAVA", "1")
+    refs, hyps, clean, clean_h = _captions_with_breaks()
+    p, t = write_case(tmp_path, refs, hyps)
+    out = api.score("captioning", p, t, {"meteor": False})
+    assert out["tokenizer"] == ("ptb-corenlp" if path == "java" else "ptb-python")
+    # equal to the reference on the same captions with the breaks made spaces
+    assert_close(out, reference_scores(clean, clean_h))
+
+
+@needs_java
+def test_jar_tokenizer_keeps_one_line_per_caption():
+    refs, hyps, clean, clean_h = _captions_with_breaks()
+    caps = [c for rs in refs.values() for c in rs] + list(hyps.values())
+    want = [c for rs in clean.values() for c in rs] + list(clean_h.values())
+    assert tokenize_java(caps) == tokenize_java(want) == tokenize_python(caps)

@@ -113,6 +113,40 @@ def test_binary_forced_encoding(tmp_path):
     assert forced["f1"] is None and forced["precision"] is None
 
 
+def test_binary_auto_refuses_mixed_01_and_0255_truth(tmp_path):
+    # LEVIR-style 0/255 masks with one mask saved as 0/1: before, the single 1
+    # turned every 255 of the split into "ignore" silently.
+    rng = np.random.default_rng(11)
+    truth, pred = random_binary(rng, n_img=4, p_ign=0.0, scale=255)
+    truth = {k: v * 255 for k, v in truth.items()}
+    truth["p2"] = truth["p2"] // 255  # the odd file, 0/1
+    with pytest.raises(ValidationError) as err:
+        score(tmp_path, truth, pred)
+    msg = str(err.value)
+    assert "p2.png" in msg and "0/1" in msg and "truth_encoding" in msg
+    # the other way round: one 0/255 mask among 0/1 masks (ignore_index 255)
+    truth = {k: (v // 255) for k, v in truth.items()}
+    truth["p0"] = truth["p0"] * 255
+    (tmp_path / "b").mkdir()
+    with pytest.raises(ValidationError, match="p0.png"):
+        score(tmp_path / "b", truth, pred)
+    # an explicit encoding decides: 0/255 rejects the 1s, 0/1 ignores the 255s
+    (tmp_path / "c").mkdir()
+    forced = score(tmp_path / "c", truth, pred, truth_encoding="0/1")
+    assert forced["truth_encoding"] == "0/1"
+    assert_close(forced, sklearn_binary(truth, pred), BINARY_KEYS)
+
+
+def test_binary_auto_per_file_consistent_splits(tmp_path):
+    # 0/1 masks with ignore pixels and a 0/255 split each keep their meaning;
+    # all-zero masks are neutral.
+    truth, pred = random_binary(np.random.default_rng(12), n_img=3)
+    truth["z"], pred["z"] = np.zeros((20, 24), np.uint8), np.ones((20, 24), np.uint8)
+    res = score(tmp_path, truth, pred)
+    assert res["truth_encoding"] == "0/1"
+    assert_close(res, sklearn_binary(truth, pred), BINARY_KEYS)
+
+
 def test_binary_dataset_level_not_per_image(tmp_path):
     a_t = np.zeros((30, 30), np.uint8)
     a_t[:15] = 1

@@ -163,7 +163,10 @@ def test_inactive_questions_and_images_are_excluded(tmp_path):
 def test_normalisation_rule():
     assert normalize_answer("  The Two!  ") == "2"
     assert normalize_answer("An urban area.") == "urban area"
-    assert normalize_answer("twenty") == "20" and normalize_answer("zero") == "0"
+    # official VQA rule: number words up to ten only; a period between digits stays
+    assert normalize_answer("ten") == "10" and normalize_answer("zero") == "0"
+    assert normalize_answer("twenty") == "twenty"
+    assert normalize_answer("1.4") == "1.4" != normalize_answer("14")
     assert normalize_answer("1,082 m2") == "1082 m2"
     assert normalize_choice("(b).") == "B" and normalize_choice(" c ") == "C"
 
