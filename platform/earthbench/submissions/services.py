@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import UTC as datetime_utc
@@ -306,7 +307,11 @@ def compute_scores(
     """Score a predictions path on every split in one pass (no database writes)."""
     from earthbench.benchmarks.services import dataset_meta
     from evaluator.api import subset_index
-    from evaluator.stats import bootstrap_distribution, percentile_interval
+    from evaluator.stats import (
+        bootstrap_distribution,
+        percentile_interval,
+        resample_plan_key,
+    )
 
     meta = dataset_meta(benchmark)
     if meta is None:
@@ -334,6 +339,7 @@ def compute_scores(
             n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
             seed=0,
             blocks=blocks,
+            keep_undefined=True,  # position r is resample r: paired across entries
         )
         ci = {k: v for k, v in ((k, percentile_interval(d)) for k, d in draws.items()) if v}
         split_samples = {
@@ -347,8 +353,16 @@ def compute_scores(
             "primary_value": float(value) if isinstance(value, int | float) else None,
             "ci": {k: list(v) for k, v in ci.items()},
             "primary_draws": [
-                round(float(x), 6) for x in draws.get(benchmark.primary_metric, [])
+                None if math.isnan(x) else round(float(x), 6)
+                for x in draws.get(benchmark.primary_metric, [])
             ],
+            "draws_key": resample_plan_key(
+                ev.sample_ids,
+                idx,
+                blocks,
+                n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
+                seed=0,
+            ),
             "samples": split_samples,
         }
     return out
@@ -370,6 +384,7 @@ def submission_record_scores(*, submission_id: int, results: dict, efficiency=No
                 primary_value=r["primary_value"],
                 ci=r["ci"],
                 primary_draws=r.get("primary_draws", []),
+                draws_key=r.get("draws_key", ""),
                 samples=r["samples"],
                 evaluator_version=evaluator.__version__,
             )

@@ -157,6 +157,7 @@ def benchmark_leaderboard(request, slug):
             members=bench.spec["suite"]["members"],
             private_visible=split_visible(benchmark=bench, split="private", user=request.user),
             plot_suite=plots.suite_bars(rows=rows),
+            plot_ranks=plots.rank_blobs(benchmark=bench, rows=rows, metric="IQM"),
         )
         return render(request, "web/bench_suite.html", ctx)
     sort = request.GET.get("sort") or None
@@ -176,6 +177,7 @@ def benchmark_leaderboard(request, slug):
             benchmark=bench, split="private", user=request.user
         ),
         plot_time=plots.score_over_time(benchmark=bench, split=split),
+        plot_ranks=plots.rank_blobs(benchmark=bench, rows=rows),
         plot_pareto=plots.pareto(benchmark=bench, rows=rows)
         if bench.accepts_containers
         else None,
