@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import UTC as datetime_utc
@@ -304,14 +303,10 @@ def _finish_failed(sub: Submission, message: str, *, counts: bool) -> None:
 def compute_scores(
     *, benchmark: Benchmark, predictions_path
 ) -> dict[str, dict[str, Any]]:
-    """Score a predictions path on every split in one pass (no database writes)."""
+    """Score a predictions path on every split in one pass (no database writes):
+    ``evaluator.scoring.score_splits`` with the benchmark's installed dataset."""
     from earthbench.benchmarks.services import dataset_meta
-    from evaluator.api import subset_index
-    from evaluator.stats import (
-        bootstrap_distribution,
-        percentile_interval,
-        resample_plan_key,
-    )
+    from evaluator.scoring import score_splits
 
     meta = dataset_meta(benchmark)
     if meta is None:
@@ -321,51 +316,15 @@ def compute_scores(
     ev = evaluator.evaluate(
         benchmark.task_kind, predictions_path, private / meta["truth"], benchmark.options
     )
-    numeric = [m["key"] for m in benchmark.metrics]
-    # Spatial blocks for the bootstrap: from the kind (e.g. a truth `block`
-    # column) or from the installed dataset's metadata.
-    blocks = getattr(ev, "blocks", None)
-    if blocks is None and meta.get("blocks"):
-        blocks = [meta["blocks"].get(sid) for sid in ev.sample_ids]
-    samples = ev.samples()
-    out: dict[str, dict[str, Any]] = {}
-    for name, ids in splits.items():
-        idx = subset_index(ev, ids)
-        metrics = ev.compute(idx)
-        draws = bootstrap_distribution(
-            ev,
-            numeric,
-            index=idx,
-            n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
-            seed=0,
-            blocks=blocks,
-            keep_undefined=True,  # position r is resample r: paired across entries
-        )
-        ci = {k: v for k, v in ((k, percentile_interval(d)) for k, d in draws.items()) if v}
-        split_samples = {
-            k: [v[i] for i in idx]
-            for k, v in samples.items()
-            if isinstance(v, list) and len(v) == len(ev.sample_ids)
-        }
-        value = metrics.get(benchmark.primary_metric)
-        out[name] = {
-            "metrics": metrics,
-            "primary_value": float(value) if isinstance(value, int | float) else None,
-            "ci": {k: list(v) for k, v in ci.items()},
-            "primary_draws": [
-                None if math.isnan(x) else round(float(x), 6)
-                for x in draws.get(benchmark.primary_metric, [])
-            ],
-            "draws_key": resample_plan_key(
-                ev.sample_ids,
-                idx,
-                blocks,
-                n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
-                seed=0,
-            ),
-            "samples": split_samples,
-        }
-    return out
+    return score_splits(
+        ev,
+        splits,
+        primary=benchmark.primary_metric,
+        metrics=[m["key"] for m in benchmark.metrics],
+        n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
+        seed=0,
+        blocks=meta.get("blocks"),
+    )
 
 
 def submission_record_scores(*, submission_id: int, results: dict, efficiency=None) -> bool:

@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 
 import markdown
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
@@ -96,6 +97,10 @@ def _evaluator_command(bench: Benchmark, predictions: str) -> str:
     ]
     if bench.options:
         parts.append(f"--options {shlex.quote(json.dumps(bench.options))}")
+    # The leaderboard's own composition: intervals from the same resamples (seed 0);
+    # add --ids FILE to score a subset of ids, as the leaderboard scores a split.
+    parts.append(f"--primary {bench.primary_metric}")
+    parts.append(f"--bootstrap {settings.EARTHBENCH_BOOTSTRAP_RESAMPLES} --seed 0")
     return " \\\n    ".join(parts)
 
 
