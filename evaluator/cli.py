@@ -4,9 +4,17 @@
     python -m evaluator describe KIND
     python -m evaluator score --kind KIND --predictions PATH --truth PATH
                               [--options JSON] [--samples]
+                              [--ids FILE] [--bootstrap N --seed S] [--blocks FILE]
+                              [--primary KEY] [--draws]
 
 ``score`` prints one JSON object of metrics; exit 0 on success, 2 with a
-one-line error on stderr for invalid input or options.
+one-line error on stderr for invalid input or options. With ``--ids`` (one
+sample id per line: e.g. a leaderboard split's ids) only those samples are
+scored; with ``--bootstrap N`` the object is what the leaderboard stores for a
+split — ``{"metrics", "primary_value", "ci", "n_resamples", "seed"}`` (plus
+``primary_draws`` and ``draws_key`` with ``--draws``) — computed by the same
+``evaluator.scoring.score_splits`` the platform calls, so a leaderboard score
+and its intervals are reproduced exactly (the platform uses seed 0).
 """
 
 from __future__ import annotations
@@ -42,7 +50,77 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--samples", action="store_true", help="include per-sample contributions"
     )
+    s.add_argument("--ids", help="file of sample ids (one per line) to score: a subset")
+    s.add_argument(
+        "--bootstrap", type=int, default=0, metavar="N",
+        help="N bootstrap resamples: print intervals as the leaderboard stores them",
+    )
+    s.add_argument("--seed", type=int, default=0, help="bootstrap seed (the platform uses 0)")
+    s.add_argument("--blocks", help="CSV id,block of spatial blocks for the bootstrap")
+    s.add_argument("--primary", help="primary metric key (default: the kind's)")
+    s.add_argument("--draws", action="store_true", help="include the primary metric's draws")
     return ap
+
+
+def _read_ids(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            ids = [line.strip() for line in f if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"--ids {path}: cannot read: {exc}") from None
+    if not ids:
+        raise ValidationError(f"--ids {path}: no ids in the file")
+    return ids
+
+
+def _read_blocks(path: str) -> dict[str, str]:
+    import csv
+
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"--blocks {path}: cannot read: {exc}") from None
+    out = {}
+    for line, row in enumerate(rows, start=1):
+        if line == 1 and row[:2] == ["id", "block"]:
+            continue
+        if len(row) != 2:
+            raise ValidationError(
+                f"--blocks {path} line {line}: expected 2 columns id,block, found {len(row)}"
+            )
+        out[row[0]] = row[1]
+    return out
+
+
+def _score_subset(args, ev) -> dict:
+    from evaluator import registry
+    from evaluator.scoring import score_splits
+
+    if args.bootstrap < 0:
+        raise ValidationError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    ids = _read_ids(args.ids) if args.ids else list(ev.sample_ids)
+    unknown = sorted(set(ids) - set(ev.sample_ids))
+    if unknown:
+        raise ValidationError(
+            f"--ids {args.ids}: {len(unknown)} id(s) not in the truth, e.g. {unknown[0]!r}"
+        )
+    primary = args.primary or registry.get_kind(args.kind).primary
+    record = score_splits(
+        ev, {"ids": ids}, primary=primary, n_resamples=args.bootstrap, seed=args.seed,
+        blocks=_read_blocks(args.blocks) if args.blocks else None,
+    )["ids"]
+    if not args.bootstrap:
+        if args.samples:
+            return {**record["metrics"], "samples": record["samples"]}
+        return record["metrics"]
+    out = {k: record[k] for k in ("metrics", "primary_value", "ci")}
+    out.update(n_resamples=args.bootstrap, seed=args.seed)
+    if args.draws:
+        out.update(primary_draws=record["primary_draws"], draws_key=record["draws_key"])
+    if args.samples:
+        out["samples"] = record["samples"]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,9 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(options, dict):
             raise ValidationError("--options must be a JSON object")
         ev = api.evaluate(args.kind, args.predictions, args.truth, options)
-        result = ev.compute(None)
-        if args.samples:
-            result["samples"] = ev.samples()
+        if args.ids or args.bootstrap or args.blocks:
+            result = _score_subset(args, ev)
+        else:
+            result = ev.compute(None)
+            if args.samples:
+                result["samples"] = ev.samples()
         print(json.dumps(result, default=_json_default, allow_nan=False))
         return 0
     except ValidationError as exc:

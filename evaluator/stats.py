@@ -24,6 +24,7 @@ See docs/confidence-intervals.md.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,6 +63,31 @@ class Resampler:
         return self.sorted_index[pos]
 
 
+def resample_plan_key(
+    sample_ids: Sequence,
+    index: np.ndarray,
+    blocks: Sequence | None,
+    *,
+    n_resamples: int,
+    seed: int,
+) -> str:
+    """A fingerprint of the resamples that ``bootstrap_distribution`` draws.
+
+    The resamples depend only on the scored samples in index order, their blocks,
+    the count and the seed; two evaluations with the same key were resampled
+    identically (resample r took the same samples for both), so their draws are
+    paired.
+    """
+    index = np.asarray(index, dtype=np.int64)
+    h = hashlib.sha256()
+    h.update("\x1e".join(str(sample_ids[i]) for i in index).encode())
+    if blocks is not None:
+        h.update(b"\x1dblocks")
+        h.update("\x1e".join(str(blocks[i]) for i in index).encode())
+    h.update(f"\x1d{n_resamples}\x1d{seed}".encode())
+    return h.hexdigest()[:32]
+
+
 def metric_value(result: dict[str, Any], key: str) -> float | None:
     """A numeric metric from a result; ``a.b`` reads nested keys (``per_class.x``)."""
     value: Any = result
@@ -83,11 +109,14 @@ def bootstrap_distribution(
     n_resamples: int = 1000,
     seed: int = 0,
     blocks: Sequence | None = None,
+    keep_undefined: bool = False,
 ) -> dict[str, np.ndarray]:
     """Recomputed values of each metric over ``n_resamples`` resamples.
 
     Resamples where a metric is undefined (None / missing, e.g. a class absent
-    from the resample) are left out of that metric's array.
+    from the resample) are left out of that metric's array, or with
+    ``keep_undefined`` kept as NaN so that position r is resample r for every
+    entry scored on the same split (paired draws, ``evaluator.rank_stats``).
     """
     if blocks is not None and len(blocks) != len(evaluation.sample_ids):
         raise ValueError(
@@ -106,6 +135,8 @@ def bootstrap_distribution(
             v = metric_value(res, m)
             if v is not None:
                 draws[m].append(v)
+            elif keep_undefined:
+                draws[m].append(float("nan"))
     return {m: np.asarray(v, dtype=np.float64) for m, v in draws.items()}
 
 
@@ -113,10 +144,12 @@ def percentile_interval(
     draws: np.ndarray, confidence: float = 0.95
 ) -> tuple[float, float] | None:
     """Percentile interval of bootstrap draws; None when there are none."""
+    draws = np.asarray(draws, dtype=np.float64)
+    draws = draws[~np.isnan(draws)]
     if len(draws) == 0:
         return None
     alpha = (1 - confidence) / 2
-    lo, hi = np.quantile(np.asarray(draws, dtype=np.float64), [alpha, 1 - alpha])
+    lo, hi = np.quantile(draws, [alpha, 1 - alpha])
     return float(lo), float(hi)
 
 

@@ -33,7 +33,9 @@ metric, its direction and stored reference results):
    numbers), so its CI does not depend on which other entries are listed.
 
 An entry missing a benchmark gets ``iqm: None`` and ``missing: [...]``; an entry
-without draws for some benchmark gets ``ci: None``. See docs/suites.md.
+without draws for some benchmark gets ``ci: None``. An entry with a CI also gets
+``draws`` (θ*_1 … θ*_R), paired across entries for rank uncertainty
+(``evaluator.rank_stats``). See docs/suites.md.
 """
 
 from __future__ import annotations
@@ -146,7 +148,10 @@ def suite_scores(
                     n_resamples=n_resamples,
                     seed=seed,
                 )
-                lo, hi = np.quantile(theta, [alpha, 1 - alpha])
+                lo, hi = np.nanquantile(theta, [alpha, 1 - alpha])
                 row["ci"] = (float(lo), float(hi))
+                # Common random numbers: resample r is the same for every entry
+                # (when members have equal draw counts), so draws are paired.
+                row["draws"] = theta
         out[entry] = row
     return out

@@ -25,9 +25,14 @@ class Evaluation:
     ``sample_ids`` names the samples in a fixed order; ``compute(index)`` returns
     the metrics over ``sample_ids[index]`` (an integer array; repeats allowed, for
     bootstrap). ``index=None`` means all samples.
+
+    ``blocks`` (aligned with ``sample_ids``, or None) gives each sample's spatial
+    block where the kind reads one (a truth ``block`` column): the bootstrap then
+    resamples whole blocks (``evaluator.stats``).
     """
 
     sample_ids: Sequence[str]
+    blocks: Sequence[str] | None = None
 
     def compute(self, index: np.ndarray | None = None) -> dict[str, Any]:
         raise NotImplementedError

@@ -84,3 +84,23 @@ def api(user):
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     client.key = key
     return client
+
+
+@pytest.fixture
+def suite(eurosat):
+    twin = Benchmark.objects.create(
+        slug="eurosat-twin-v1", title="twin", task_kind="classification", primary_metric="oa",
+        metrics=eurosat.metrics, options=eurosat.options, spec=eurosat.spec,
+    )
+    # the twin shares the installed demo data
+    import shutil
+
+    from earthbench import storage
+
+    shutil.copytree(storage.benchmark_dir(eurosat.slug), storage.benchmark_dir(twin.slug), dirs_exist_ok=True)
+    spec = {"suite": {"members": [eurosat.slug, twin.slug, "absent-v1"], "n_resamples": 200,
+                      "reference": {eurosat.slug: {"metric": "oa", "min": 0.1, "max": 1.0},
+                                    twin.slug: {"metric": "oa", "min": 0.0, "max": 2.0}}}}
+    s = Benchmark.objects.create(slug="mini-suite-v1", title="suite", task_kind="suite", primary_metric="iqm",
+                                 metrics=[{"key": "iqm", "direction": "max"}], spec=spec)
+    return s, twin

@@ -115,7 +115,7 @@ def test_sort_by_other_metric_and_unknown_metric(eurosat, user, perfect_csv):
 
 def test_statistical_tie_marked(eurosat, user, other_user, perfect_csv, truth_rows):
     submit(user, eurosat, perfect_csv)
-    # One wrong label: CIs overlap with the perfect entry's.
+    # One wrong label: the paired difference to the perfect entry includes 0.
     rows = list(truth_rows)
     rows[0] = (rows[0][0], "Forest" if rows[0][1] != "Forest" else "River")
     submit(other_user, eurosat, csv_bytes(rows))

@@ -4,29 +4,8 @@ import pytest
 from rest_framework.test import APIClient
 from scipy.stats import trim_mean
 
-from earthbench.benchmarks.models import Benchmark
 from earthbench.submissions import services
 from tests.platform.conftest import UserFactory, upload
-
-
-@pytest.fixture
-def suite(eurosat):
-    twin = Benchmark.objects.create(
-        slug="eurosat-twin-v1", title="twin", task_kind="classification", primary_metric="oa",
-        metrics=eurosat.metrics, options=eurosat.options, spec=eurosat.spec,
-    )
-    # the twin shares the installed demo data
-    import shutil
-
-    from earthbench import storage
-
-    shutil.copytree(storage.benchmark_dir(eurosat.slug), storage.benchmark_dir(twin.slug), dirs_exist_ok=True)
-    spec = {"suite": {"members": [eurosat.slug, twin.slug, "absent-v1"], "n_resamples": 200,
-                      "reference": {eurosat.slug: {"metric": "oa", "min": 0.1, "max": 1.0},
-                                    twin.slug: {"metric": "oa", "min": 0.0, "max": 2.0}}}}
-    s = Benchmark.objects.create(slug="mini-suite-v1", title="suite", task_kind="suite", primary_metric="iqm",
-                                 metrics=[{"key": "iqm", "direction": "max"}], spec=spec)
-    return s, twin
 
 
 def test_suite_rows_match_hand_computation(suite, eurosat, perfect_csv, half_right_csv):

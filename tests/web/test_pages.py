@@ -72,6 +72,7 @@ def test_data_tab_offers_sample_file_and_exact_command(client, eurosat):
     assert "sample_submission.csv" in html
     assert "python -m evaluator score" in html and "--kind classification" in html
     assert "--options" in html and "AnnualCrop" in html
+    assert "--primary oa" in html and "--bootstrap " in html and "--seed 0" in html and "--ids FILE" in html
     r = client.get(BASE + "/data/sample/")
     assert r.status_code == 200
     body = b"".join(r.streaming_content).decode()

@@ -121,6 +121,18 @@ class LeaderboardRowSerializer(serializers.Serializer):
     is_baseline = serializers.BooleanField()
     entries = serializers.IntegerField()
     efficiency = serializers.JSONField()
+    tied_with_leader = serializers.BooleanField()
+    rank_low = serializers.IntegerField(allow_null=True, help_text="2.5% quantile of the bootstrap rank")
+    rank_high = serializers.IntegerField(allow_null=True, help_text="97.5% quantile of the bootstrap rank")
+    p_first = serializers.FloatField(allow_null=True, help_text="share of bootstrap resamples ranked first")
+    vs_leader_diff = serializers.FloatField(allow_null=True)
+    vs_leader_diff_low = serializers.FloatField(allow_null=True)
+    vs_leader_diff_high = serializers.FloatField(allow_null=True)
+    vs_leader_significant = serializers.BooleanField(allow_null=True)
+    vs_above_diff = serializers.FloatField(allow_null=True)
+    vs_above_diff_low = serializers.FloatField(allow_null=True)
+    vs_above_diff_high = serializers.FloatField(allow_null=True)
+    vs_above_significant = serializers.BooleanField(allow_null=True)
 
 
 class QuotaSerializer(serializers.Serializer):

@@ -29,7 +29,12 @@ from earthbench.api import serializers as s
 from earthbench.api.idempotency import idempotent
 from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
-from earthbench.leaderboards.exports import full_results, rows_as_dicts, to_csv
+from earthbench.leaderboards.exports import (
+    full_results,
+    rank_uncertainty_fields,
+    rows_as_dicts,
+    to_csv,
+)
 from earthbench.leaderboards.selectors import (
     is_host,
     leaderboard_count,
@@ -129,7 +134,8 @@ class Leaderboard(APIView):
                 "results": [
                     {"rank": r.rank, "team": r.team, "iqm": r.iqm, "primary_value": r.iqm,
                      "iqm_ci_low": r.ci[0] if r.ci else None, "iqm_ci_high": r.ci[1] if r.ci else None,
-                     "normalised": r.normalised, "scores": r.raw, "missing": r.missing}
+                     "normalised": r.normalised, "scores": r.raw, "missing": r.missing,
+                     "tied_with_leader": r.tied_with_leader, **rank_uncertainty_fields(r)}
                     for r in rows
                 ],
             })

@@ -6,6 +6,7 @@ import csv
 import io
 
 from earthbench.benchmarks.models import Benchmark
+from earthbench.leaderboards.rank_uncertainty import excludes_zero
 from earthbench.leaderboards.selectors import Row
 from earthbench.submissions.models import Score
 
@@ -24,6 +25,7 @@ def rows_as_dicts(benchmark: Benchmark, rows: list[Row]) -> list[dict]:
             "primary_value": r.primary_value,
             "entries": r.entries,
             "tied_with_leader": r.tied_with_leader,
+            **rank_uncertainty_fields(r),
         }
         for k in keys:
             d[k] = r.metrics.get(k)
@@ -46,6 +48,27 @@ def neutralise_cell(value):
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+def _paired(prefix: str, diff: list | None) -> dict:
+    est, lo, hi = diff if diff else (None, None, None)
+    return {
+        f"{prefix}_diff": est,
+        f"{prefix}_diff_low": lo,
+        f"{prefix}_diff_high": hi,
+        f"{prefix}_significant": excludes_zero(diff),
+    }
+
+
+def rank_uncertainty_fields(r) -> dict:
+    """Rank interval, P(first) and paired comparisons of one row (flat keys)."""
+    return {
+        "rank_low": r.rank_low,
+        "rank_high": r.rank_high,
+        "p_first": r.p_first,
+        **_paired("vs_leader", r.vs_leader),
+        **_paired("vs_above", r.vs_above),
+    }
 
 
 def to_csv(records: list[dict]) -> str:

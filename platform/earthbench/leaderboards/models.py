@@ -28,6 +28,16 @@ class LeaderboardEntry(models.Model):
     submitted_at = models.DateTimeField()
     is_baseline = models.BooleanField(default=False)
     entries = models.PositiveIntegerField(default=1)
+    # Rank uncertainty over the split's paired bootstrap resamples
+    # (leaderboards.rank_uncertainty); null where the entry has no paired draws.
+    rank_low = models.PositiveIntegerField(null=True)
+    rank_high = models.PositiveIntegerField(null=True)
+    p_first = models.FloatField(null=True)
+    rank_shares = models.JSONField(default=dict, blank=True)
+    # [estimate, low, high] of the paired difference (leader or row above minus
+    # this row, larger = better), or null.
+    vs_leader = models.JSONField(null=True, blank=True)
+    vs_above = models.JSONField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -110,3 +110,38 @@ def suite_bars(*, rows, max_teams: int = 8) -> dict | None:
     fig.update_layout(title="Normalised score per member benchmark (0 = worst reference, 1 = best)",
                       barmode="group", **_LAYOUT)
     return _fig_json(fig)
+
+
+def rank_blobs(*, benchmark: Benchmark, rows, max_teams: int = 30, metric: str | None = None) -> dict | None:
+    """Blob plot of rank distributions (challengeR): one row per team, a dot per
+    rank it took on the paired bootstrap resamples, the dot's area the share of
+    resamples; the observed rank is marked with a cross."""
+    rows = [r for r in rows if r.rank is not None and r.rank_shares][:max_teams]
+    if not rows:
+        return None
+    xs, ys, sizes, texts = [], [], [], []
+    for r in rows:
+        for rank, share in sorted(r.rank_shares.items(), key=lambda kv: int(kv[0])):
+            xs.append(int(rank))
+            ys.append(r.team)
+            sizes.append(share)
+            texts.append(f"{r.team}: rank {rank} on {share:.0%} of resamples")
+    max_rank = max(xs)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=xs, y=ys, mode="markers", name="share of resamples", text=texts, hoverinfo="text",
+        marker={"size": [4 + 26 * s ** 0.5 for s in sizes], "color": "#0b6e4f", "opacity": 0.7},
+    ))
+    fig.add_trace(go.Scatter(
+        x=[r.rank for r in rows], y=[r.team for r in rows], mode="markers", name="observed rank",
+        marker={"symbol": "x-thin", "size": 10, "line": {"width": 2, "color": "#222"}},
+    ))
+    layout = dict(_LAYOUT)
+    layout["height"] = max(240, 60 + 28 * len(rows))
+    fig.update_layout(
+        title=f"Rank over {metric or benchmark.primary_metric} bootstrap resamples (dot area = share)",
+        xaxis={"title": "rank", "dtick": 1 if max_rank <= 20 else None, "range": [0.5, max_rank + 0.5]},
+        yaxis={"autorange": "reversed", "type": "category", "automargin": True},
+        **layout,
+    )
+    return _fig_json(fig)

@@ -11,7 +11,11 @@
   hosts and staff always. ``split_visible`` is the ONE visibility rule: every
   read path (API, pages, plots, exports, ETags, suites, submission pages, logs,
   host previews) asks it, directly or through ``visible_splits``;
-- an entry whose 95% interval overlaps the leader's is marked statistically tied.
+- rank uncertainty (``rank_uncertainty``): each ranked row carries its 95% rank
+  interval and P(first) over the split's paired bootstrap resamples, and the
+  paired bootstrap interval of its difference to the leader and to the row
+  above; a row whose paired difference to the leader includes 0 is marked
+  statistically tied with it (the leader is tied when the runner-up is).
 
 Rows come from precomputed ``LeaderboardEntry`` rows (one indexed query).
 """
@@ -25,6 +29,7 @@ from django.utils import timezone
 
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
+from earthbench.leaderboards.rank_uncertainty import excludes_zero
 
 
 def is_host(*, benchmark: Benchmark, user) -> bool:
@@ -68,12 +73,12 @@ class Row:
     efficiency: dict = field(default_factory=dict)
     entries: int = 1
     tied_with_leader: bool = False
-
-
-def _overlaps(a_low, a_high, b_low, b_high) -> bool:
-    if None in (a_low, a_high, b_low, b_high):
-        return False
-    return a_low <= b_high and b_low <= a_high
+    rank_low: int | None = None
+    rank_high: int | None = None
+    p_first: float | None = None
+    rank_shares: dict = field(default_factory=dict)
+    vs_leader: list | None = None  # [estimate, low, high]: leader minus this row
+    vs_above: list | None = None  # [estimate, low, high]: row above minus this row
 
 
 _ORDER = ("sort_value", "submitted_at", "submission_id")
@@ -98,23 +103,22 @@ def leaderboard_rows(
     teams and submissions there are.
     """
     base = LeaderboardEntry.objects.filter(benchmark=benchmark, split=split).order_by(*_ORDER)
-    light = list(base.values_list("pk", "is_baseline", "ci_low", "ci_high"))
+    light = list(base.values_list("pk", "is_baseline", "vs_leader"))
     ranks: dict[int, int | None] = {}
+    tied: set[int] = set()
     leader = None
     rank = 0
-    for pk, is_baseline, lo, hi in light:
+    for pk, is_baseline, vs_leader in light:
         if is_baseline:
             ranks[pk] = None
             continue
         rank += 1
         ranks[pk] = rank
-        leader = leader or (pk, lo, hi)
-    # The leader is "tied" only if some other entry's interval overlaps its own.
-    if leader is not None and not any(
-        pk != leader[0] and not b and _overlaps(lo, hi, leader[1], leader[2])
-        for pk, b, lo, hi in light
-    ):
-        leader = (leader[0], None, None)
+        leader = leader or pk
+        if pk != leader and excludes_zero(vs_leader) is False:
+            tied.add(pk)
+    if tied:
+        tied.add(leader)  # the leader is tied when some row is tied with it
     if sort and sort != benchmark.primary_metric:
         if sort not in {m["key"] for m in benchmark.metrics}:
             raise ValueError(f"unknown metric {sort!r}")
@@ -145,12 +149,13 @@ def leaderboard_rows(
                 is_baseline=e.is_baseline,
                 efficiency=sub.efficiency,
                 entries=e.entries,
-                tied_with_leader=(
-                    leader is not None
-                    and not e.is_baseline
-                    and leader[1] is not None
-                    and (pk == leader[0] or _overlaps(e.ci_low, e.ci_high, leader[1], leader[2]))
-                ),
+                tied_with_leader=pk in tied,
+                rank_low=e.rank_low,
+                rank_high=e.rank_high,
+                p_first=e.p_first,
+                rank_shares=e.rank_shares,
+                vs_leader=e.vs_leader,
+                vs_above=e.vs_above,
             )
         )
     if sort and sort != benchmark.primary_metric:

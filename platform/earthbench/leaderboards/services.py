@@ -7,6 +7,7 @@ from django.db import transaction
 from earthbench.accounts.models import Team
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import MISSING_SORT_VALUE, LeaderboardEntry
+from earthbench.leaderboards.rank_uncertainty import schedule_rank_refresh
 from earthbench.submissions.models import Score, Submission
 
 
@@ -60,6 +61,9 @@ def leaderboard_refresh_team(*, benchmark: Benchmark, team: Team) -> None:
         ),
     }
     primary = benchmark.primary_metric
+    # Rank intervals and paired comparisons involve every entry of the split:
+    # recomputed once this transaction commits.
+    schedule_rank_refresh(benchmark_id=benchmark.pk)
     for split, cands in candidates.items():
         best = _best(cands, benchmark.primary_direction)
         if best is None:
@@ -88,6 +92,7 @@ def leaderboard_refresh_team(*, benchmark: Benchmark, team: Team) -> None:
         )
 
 
+@transaction.atomic
 def leaderboard_refresh_benchmark(*, benchmark: Benchmark) -> None:
     LeaderboardEntry.objects.filter(benchmark=benchmark).delete()
     for team in Team.objects.filter(submissions__benchmark=benchmark).distinct():

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
+from earthbench.leaderboards.rank_uncertainty import annotate_suite_rows
 from earthbench.leaderboards.selectors import split_visible
 from evaluator.suite import suite_scores
 
@@ -28,6 +29,13 @@ class SuiteRow:
     normalised: dict[str, float]
     raw: dict[str, float]
     missing: list[str] = field(default_factory=list)
+    rank_low: int | None = None
+    rank_high: int | None = None
+    p_first: float | None = None
+    rank_shares: dict = field(default_factory=dict)
+    vs_leader: list | None = None
+    vs_above: list | None = None
+    tied_with_leader: bool = False
 
 
 def is_suite(benchmark: Benchmark) -> bool:
@@ -100,4 +108,5 @@ def suite_rows(
     rows.sort(key=lambda r: (r.iqm is None, -(r.iqm or 0.0), r.team))
     for i, r in enumerate(rows, start=1):
         r.rank = i if r.iqm is not None else None
+    annotate_suite_rows(rows, {team: r.get("draws") for team, r in result.items()})
     return rows

@@ -117,6 +117,9 @@ class Score(models.Model):
     ci = models.JSONField(default=dict, blank=True)
     # Bootstrap draws of the primary metric: suites aggregate them (stratified CI).
     primary_draws = models.JSONField(default=list, blank=True)
+    # Fingerprint of the resamples behind primary_draws (evaluator.stats.
+    # resample_plan_key): equal keys mean paired draws (rank uncertainty).
+    draws_key = models.CharField(max_length=32, blank=True, default="")
     samples = models.JSONField(default=dict, blank=True)
     evaluator_version = models.CharField(max_length=50)
     is_current = models.BooleanField(default=True)

@@ -326,6 +326,7 @@ def submission_record_scores(*, submission_id: int, results: dict, efficiency=No
                 primary_value=r["primary_value"],
                 ci=r["ci"],
                 primary_draws=r.get("primary_draws", []),
+                draws_key=r.get("draws_key", ""),
                 samples=r["samples"],
                 evaluator_version=evaluator.__version__,
             )

@@ -9,6 +9,7 @@ import shlex
 from pathlib import Path
 
 import markdown
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
@@ -96,6 +97,10 @@ def _evaluator_command(bench: Benchmark, predictions: str) -> str:
     ]
     if bench.options:
         parts.append(f"--options {shlex.quote(json.dumps(bench.options))}")
+    # The leaderboard's own composition: intervals from the same resamples (seed 0);
+    # add --ids FILE to score a subset of ids, as the leaderboard scores a split.
+    parts.append(f"--primary {bench.primary_metric}")
+    parts.append(f"--bootstrap {settings.EARTHBENCH_BOOTSTRAP_RESAMPLES} --seed 0")
     return " \\\n    ".join(parts)
 
 
@@ -158,6 +163,7 @@ def benchmark_leaderboard(request, slug):
             members=bench.spec["suite"]["members"],
             private_visible=split_visible(benchmark=bench, split="private", user=request.user),
             plot_suite=plots.suite_bars(rows=rows),
+            plot_ranks=plots.rank_blobs(benchmark=bench, rows=rows, metric="IQM"),
         )
         return render(request, "web/bench_suite.html", ctx)
     sort = request.GET.get("sort") or None
@@ -177,6 +183,7 @@ def benchmark_leaderboard(request, slug):
             benchmark=bench, split="private", user=request.user
         ),
         plot_time=plots.score_over_time(benchmark=bench, split=split),
+        plot_ranks=plots.rank_blobs(benchmark=bench, rows=rows),
         plot_pareto=plots.pareto(benchmark=bench, rows=rows)
         if bench.accepts_containers
         else None,

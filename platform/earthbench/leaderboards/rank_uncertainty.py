@@ -1,0 +1,163 @@
+"""Rank intervals, P(first) and paired comparisons, stored on LeaderboardEntry.
+
+Computed when a split's entries change (after the commit that changed them),
+never on a read. The paired statistics come from ``evaluator.rank_stats``; the
+draws are each entry's stored primary-metric bootstrap draws, which are paired
+when their ``Score.draws_key`` is equal (same samples, blocks, count and seed).
+
+Which entries take part: the ranked (non-baseline) entries of the split whose
+draws carry the split's most common draws key. An entry scored on other
+resamples (an older evaluator, another resample count) or without draws keeps
+null rank statistics and is shown without them, never compared unpaired.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+
+import numpy as np
+from django.db import connection, transaction
+
+from earthbench.benchmarks.models import Benchmark
+from earthbench.leaderboards.models import LeaderboardEntry
+from evaluator.rank_stats import (
+    draws_matrix,
+    paired_difference,
+    paired_differences_to_leader_and_above,
+    rank_statistics,
+)
+
+SPLITS = ("public", "private")
+ORDER = ("sort_value", "submitted_at", "submission_id")
+
+_pending = threading.local()
+
+
+def schedule_rank_refresh(*, benchmark_id: int) -> None:
+    """Refresh the benchmark's rank statistics once the current transaction commits.
+
+    Many team refreshes in one transaction cause one computation.
+    """
+    pending = getattr(_pending, "ids", None)
+    if pending is None:
+        pending = _pending.ids = set()
+    if benchmark_id in pending:
+        return
+    pending.add(benchmark_id)
+
+    def run() -> None:
+        pending.discard(benchmark_id)
+        benchmark = Benchmark.objects.filter(pk=benchmark_id).first()
+        if benchmark is not None:
+            leaderboard_refresh_rank_stats(benchmark=benchmark)
+
+    transaction.on_commit(run)
+
+
+def leaderboard_refresh_rank_stats(*, benchmark: Benchmark) -> None:
+    for split in SPLITS:
+        _refresh_split(benchmark=benchmark, split=split)
+
+
+@transaction.atomic
+def _refresh_split(*, benchmark: Benchmark, split: str) -> None:
+    # One refresh of a benchmark at a time: lock its row.
+    Benchmark.objects.select_for_update().filter(pk=benchmark.pk).first()
+    entries = [
+        (pk, value, key, np.array(draws if isinstance(draws, list) else [], dtype=np.float64))
+        for pk, value, key, draws in LeaderboardEntry.objects.filter(
+            benchmark=benchmark, split=split, is_baseline=False
+        )
+        .order_by(*ORDER)
+        .values_list("pk", "primary_value", "score__draws_key", "score__primary_draws")
+    ]
+    keys = Counter(k for _, _, k, d in entries if k and len(d))
+    common = keys.most_common(1)[0][0] if keys else None
+    taking_part = [e for e in entries if common and e[2] == common and len(e[3])]
+    lengths = Counter(len(e[3]) for e in taking_part)
+    if lengths:
+        n_draws = lengths.most_common(1)[0][0]
+        taking_part = [e for e in taking_part if len(e[3]) == n_draws]
+    updates: dict[int, dict] = {
+        pk: dict(rank_low=None, rank_high=None, p_first=None, rank_shares={},
+                 vs_leader=None, vs_above=None)
+        for pk, *_ in entries
+    }
+    if taking_part:
+        direction = benchmark.primary_direction
+        draws = np.vstack([e[3] for e in taking_part])
+        stats = rank_statistics(draws, direction)
+        vs_leader, vs_above = paired_differences_to_leader_and_above(
+            draws, direction, [e[1] for e in taking_part]
+        )
+        for i, (pk, _, _, _) in enumerate(taking_part):
+            u = updates[pk]
+            u["rank_low"] = int(stats.rank_low[i])
+            u["rank_high"] = int(stats.rank_high[i])
+            u["p_first"] = round(float(stats.p_first[i]), 6)
+            u["rank_shares"] = {str(k): round(v, 6) for k, v in stats.rank_shares[i].items()}
+            u["vs_leader"] = vs_leader[i].as_list() if vs_leader[i] else None
+            u["vs_above"] = vs_above[i].as_list() if vs_above[i] else None
+    _write(updates)
+
+
+_FIELDS = ("rank_low", "rank_high", "p_first", "rank_shares", "vs_leader", "vs_above")
+_JSON_FIELDS = {"rank_shares", "vs_leader", "vs_above"}
+
+
+def _write(updates: dict[int, dict]) -> None:
+    """One UPDATE per entry through executemany (a CASE-per-field bulk_update is
+    quadratic on SQLite at thousands of rows)."""
+    if not updates:
+        return
+    table = LeaderboardEntry._meta.db_table
+    cast = "::jsonb" if connection.vendor == "postgresql" else ""
+    sets = ", ".join(
+        f"{f} = %s{cast if f in _JSON_FIELDS else ''}" for f in _FIELDS
+    )
+    params = [
+        [json.dumps(u[f]) if f in _JSON_FIELDS and u[f] is not None else u[f] for f in _FIELDS]
+        + [pk]
+        for pk, u in updates.items()
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", params)
+
+
+def excludes_zero(diff: list | None) -> bool | None:
+    """Whether a stored [estimate, low, high] paired interval excludes 0."""
+    if not diff or diff[1] is None or diff[2] is None:
+        return None
+    return diff[1] > 0 or diff[2] < 0
+
+
+def annotate_suite_rows(rows: list, draws_by_team: dict) -> None:
+    """Rank statistics of suite rows (in rank order) from their paired IQM draws.
+
+    Suites are aggregated on read from the members' stored entries, so their
+    rank statistics are too (a few teams × members: cheap).
+    """
+    taking_part = [r for r in rows if r.rank is not None and draws_by_team.get(r.team) is not None]
+    lengths = Counter(len(draws_by_team[r.team]) for r in taking_part)
+    if not lengths:
+        return
+    n_draws = lengths.most_common(1)[0][0]
+    taking_part = [r for r in taking_part if len(draws_by_team[r.team]) == n_draws]
+    draws = draws_matrix([list(draws_by_team[r.team]) for r in taking_part])
+    stats = rank_statistics(draws, "max")
+    for i, r in enumerate(taking_part):
+        r.rank_low, r.rank_high = int(stats.rank_low[i]), int(stats.rank_high[i])
+        r.p_first = round(float(stats.p_first[i]), 6)
+        r.rank_shares = {str(k): round(v, 6) for k, v in stats.rank_shares[i].items()}
+        if i:
+            d = paired_difference(draws[0], draws[i], "max",
+                                  a_value=taking_part[0].iqm, b_value=r.iqm)
+            r.vs_leader = d.as_list() if d else None
+            d = paired_difference(draws[i - 1], draws[i], "max",
+                                  a_value=taking_part[i - 1].iqm, b_value=r.iqm)
+            r.vs_above = d.as_list() if d else None
+            r.tied_with_leader = excludes_zero(r.vs_leader) is False
+    if any(r.tied_with_leader for r in taking_part[1:]):
+        taking_part[0].tied_with_leader = True
