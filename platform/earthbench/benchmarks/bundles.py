@@ -215,6 +215,8 @@ def _extract(path: Path, display: str, dest: Path) -> Path:
                 shutil.copyfileobj(fh, out, 1 << 20)
     except ValidationError as exc:
         message = str(exc)
+        if message.startswith(Path(path).name + ":"):
+            message = display + message[len(Path(path).name):]
         if not message.startswith(display):
             message = f"{display}: {message}"
         raise BundleError(message) from None
