@@ -57,7 +57,7 @@ WEB = [
     ("/benchmarks/{b}/leaderboard/", (200, 200, 200, 200, 200, 200)),
     ("/benchmarks/{b}/data/public.zip", (200, 200, 200, 200, 200, 200)),
     ("/benchmarks/{b}/host/", (302, 404, 404, 404, 200, 200)),
-    ("/benchmarks/new/", (302, 404, 404, 404, 404, 200)),
+    ("/benchmarks/new/", (302, 403, 403, 403, 403, 200)),  # hosts need the host role
     ("/submissions/{s}/", (302, 200, 404, 200, 200, 200)),
     ("/submissions/{s}/status.json", (302, 200, 404, 200, 200, 200)),
     ("/account/tokens/", (302, 200, 200, 200, 200, 200)),

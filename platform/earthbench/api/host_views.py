@@ -5,9 +5,6 @@ edit fields, re-score the previous version. Thin views over
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
-from pathlib import Path
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers
@@ -66,18 +63,8 @@ def bundle_file(request):
     f = request.FILES.get("bundle")
     if f is None:
         raise BundleError("send the bundle ZIP as multipart field 'bundle' or a chunked 'upload'")
-    if hasattr(f, "temporary_file_path"):
-        yield Path(f.temporary_file_path()), f.name
-        return
-    tmp = Path(tempfile.mkdtemp(prefix="eb-bundle-up-"))
-    try:
-        path = tmp / "bundle.zip"
-        with open(path, "wb") as out:
-            for chunk in f.chunks():
-                out.write(chunk)
+    with hs.uploaded_path(f) as path:
         yield path, f.name
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _is_uuid(v) -> bool:

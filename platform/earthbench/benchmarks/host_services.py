@@ -4,6 +4,7 @@ changes; every change is recorded in the audit trail (``BenchmarkChange``)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -96,6 +97,23 @@ def _create(bundle: Bundle, *, slug: str, user, previous: Benchmark | None, note
         raise
     bench.refresh_from_db()
     return bench
+
+
+@contextlib.contextmanager
+def uploaded_path(uploaded):
+    """A Django ``UploadedFile`` as a path on disk (spilled to a temporary file)."""
+    if hasattr(uploaded, "temporary_file_path"):
+        yield Path(uploaded.temporary_file_path())
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="eb-bundle-up-"))
+    try:
+        path = tmp / "bundle.zip"
+        with open(path, "wb") as out:
+            for chunk in uploaded.chunks():
+                out.write(chunk)
+        yield path
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _load(path: Path, display: str) -> tuple[Bundle, Path]:
