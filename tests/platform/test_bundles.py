@@ -302,3 +302,30 @@ def _rows(bench):
 def test_example_bundle_is_json_serialisable_report(host, example_zip):
     _, report = bundle_create(user=host, path=example_zip)
     json.dumps(report)
+
+
+def test_demo_bundle_command_creates_and_publishes_once(transactional_db, settings, tmp_path):
+    from django.core.management import call_command
+
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+    call_command("demo_bundle", stdout=out)
+    assert f"{SLUG}: created from" in out.getvalue()
+    bench = Benchmark.objects.get(slug=SLUG)
+    assert bench.is_published and [u.username for u in bench.hosts.all()] == ["demo-host"]
+    assert not bench.hosts.get().is_staff
+    assert Submission.objects.filter(benchmark=bench, is_baseline=True,
+                                     status=Submission.Status.SCORED).exists()
+    call_command("demo_bundle", stdout=io.StringIO())  # idempotent
+    assert Benchmark.objects.filter(slug__startswith="example-landcover").count() == 1
+
+
+def test_host_role_command(transactional_db):
+    from django.core.management import call_command
+
+    u = UserFactory()
+    out = io.StringIO()
+    call_command("host_role", u.username, stdout=out)
+    assert out.getvalue().strip() == f"{u.username} is a host"
+    call_command("host_role", u.username, "--revoke", stdout=out)
+    assert out.getvalue().strip().endswith(f"{u.username} is not a host")
