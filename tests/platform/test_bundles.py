@@ -208,6 +208,14 @@ def test_traversal_links_and_bombs_are_refused(host, tmp_path):
     assert not any((storage.root() / "bundles").iterdir())
 
 
+def test_file_and_folder_of_one_name_is_refused(host, example_zip, tmp_path):
+    z = _rewrite(example_zip, tmp_path / "b.zip",
+                 add={"public/x": "a file", "public/x/y.txt": "under the file"})
+    with pytest.raises(BundleError, match="entry 'public/x/y.txt' cannot be extracted"):
+        bundle_create(user=host, path=z, display="b.zip")
+    _nothing_created()
+
+
 def test_missing_parts_and_strays_are_named(host, example_zip, tmp_path):
     for drop, add, message in [
         (("baseline.csv",), {}, "missing baseline.<ext>"),

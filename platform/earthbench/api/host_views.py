@@ -121,7 +121,8 @@ class HostBenchmarkList(APIView):
     permission_classes = [permissions.IsAuthenticated, HasScope]
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(operation_id="host_benchmarks_list", responses=_BODY)
+    @extend_schema(operation_id="host_benchmarks_list", responses=inline_serializer(
+        "HostBenchmarkList", {"slug": serializers.CharField()}, many=True))
     def get(self, request):
         return Response([benchmark_body(b) for b in hosted_benchmarks(user=request.user)])
 

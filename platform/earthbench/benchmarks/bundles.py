@@ -210,9 +210,13 @@ def _extract(path: Path, display: str, dest: Path) -> Path:
             raise BundleError(f"{display}: the ZIP is empty")
         for name in names:
             target = dest.joinpath(*PurePosixPath(name).parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with src.open(name) as fh, open(target, "wb") as out:
-                shutil.copyfileobj(fh, out, 1 << 20)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with src.open(name) as fh, open(target, "wb") as out:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+            except OSError as exc:  # e.g. a file and a folder of the same name
+                raise BundleError(f"{display}: entry {name!r} cannot be extracted "
+                                  f"({exc.strerror or exc})") from None
     except ValidationError as exc:
         message = str(exc)
         if message.startswith(Path(path).name + ":"):
@@ -311,12 +315,11 @@ def _read_splits(root: Path, ids: list[str], data: dict) -> tuple[dict, str]:
     return {n: sorted(raw[n]) for n in ("public", "private")}, "fixed by splits.json"
 
 
-def _score(data: dict, predictions: Path, truth: Path, splits: dict | None, what: str):
+def _evaluate(data: dict, predictions: Path, truth: Path, what: str):
     import evaluator
-    from evaluator.api import subset_index
 
     try:
-        ev = evaluator.evaluate(data["task_kind"], predictions, truth, data.get("options"))
+        return evaluator.evaluate(data["task_kind"], predictions, truth, data.get("options"))
     except ValidationError as exc:
         raise BundleError(f"{predictions.name}: the {what} was refused: {exc}") from None
     except Exception as exc:  # a kind bug or an unreadable truth: still a clear refusal
@@ -324,8 +327,11 @@ def _score(data: dict, predictions: Path, truth: Path, splits: dict | None, what
             f"{predictions.name}: the {what} could not be scored against "
             f"{truth.name}: {type(exc).__name__}: {exc}"
         ) from None
-    if splits is None:
-        return ev
+
+
+def _split_scores(data: dict, ev, splits: dict) -> dict:
+    from evaluator.api import subset_index
+
     keys = [m["key"] for m in data["metrics"]]
     out = {}
     for name, ids in splits.items():
@@ -358,13 +364,14 @@ def bundle_load(path: Path, *, workdir: Path, display: str = "bundle.zip") -> Bu
     baseline = _one(root, "baseline", display, folder_ok=False)
     sample = _one(root, "sample_submission", display, folder_ok=False)
     # The kind's own reader reads the truth while it scores the baseline.
-    ev = _score(data, baseline, truth, None, "baseline")
+    ev = _evaluate(data, baseline, truth, "baseline")
     ids = [str(s) for s in ev.sample_ids]
     if len(ids) < 2:
         raise BundleError(f"{truth.name}: {len(ids)} test sample(s); at least 2 are needed")
     splits, splits_source = _read_splits(root, ids, data)
-    baseline_scores = _score(data, baseline, truth, splits, "baseline")
-    sample_scores = _score(data, sample, truth, splits, "sample submission")
+    baseline_scores = _split_scores(data, ev, splits)
+    sample_scores = _split_scores(data, _evaluate(data, sample, truth, "sample submission"),
+                                  splits)
     bundle = Bundle(
         root=root, data=data, truth=truth, baseline=baseline, sample=sample,
         sample_ids=ids, splits=splits, truth_sha256=_sha256_tree(truth),
