@@ -116,3 +116,29 @@ def test_other_hosts_cannot_see_or_change(client, host, example_zip, transaction
         assert client.post(url, data).status_code == 404
     bench = Benchmark.objects.get(slug=SLUG)
     assert bench.title == EXAMPLE_SPEC["title"] and not bench.is_published
+
+
+def test_staff_admin_edits_join_the_audit_trail(client, host, example_zip, transactional_db):
+    client.force_login(host)
+    _upload(client, example_zip)
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    bench = Benchmark.objects.get(slug=SLUG)
+    url = f"/admin/eb_benchmarks/benchmark/{bench.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    form = {"is_published": "", "deadline_0": "", "deadline_1": "", "merge_deadline_0": "",
+            "merge_deadline_1": "", "daily_quota": "9", "max_in_flight": "3",
+            "final_selection_count": "2", "accepts_predictions": "on", "hosts": [host.pk],
+            "splits-TOTAL_FORMS": "2", "splits-INITIAL_FORMS": "2", "splits-MIN_NUM_FORMS": "0",
+            "splits-MAX_NUM_FORMS": "1000", "_save": "Save"}
+    for i, split in enumerate(bench.splits.order_by("pk")):
+        form[f"splits-{i}-id"] = split.pk
+        form[f"splits-{i}-benchmark"] = bench.pk
+        form[f"splits-{i}-visibility"] = split.visibility
+    r = client.post(url, form)
+    assert r.status_code == 302, r.content.decode()[:3000]
+    change = bench.changes.get(action="admin", field="daily_quota")
+    assert (change.old, change.new, change.user_id) == (5, 9, staff.pk)
+    client.force_login(host)
+    assert "admin" in client.get(HOST).content.decode().split('id="audit"')[1]
