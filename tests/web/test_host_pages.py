@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.test import Client
 
 from benchmarks.bundle_example import EXAMPLE_SPEC, build_example_bundle
 from earthbench.benchmarks.hosting import host_role_grant
@@ -59,7 +60,14 @@ def test_host_uploads_publishes_and_edits(client, host, example_zip):
     n_pub, n_priv = (bench.splits.get(name=n).n_samples for n in ("public", "private"))
     assert f"<strong>{n_pub}</strong> public, <strong>{n_priv}</strong> private" in html
     assert "baseline.csv" in html and "sample_submission.csv" in html and "unpublished" in html
-    assert client.get(f"/benchmarks/{SLUG}/").status_code == 404  # not public yet
+    # Not public yet: hosts preview it (with a note), everybody else gets a 404.
+    r = client.get(f"/benchmarks/{SLUG}/")
+    assert r.status_code == 200 and 'id="unpublished-note"' in r.content.decode()
+    assert client.get(f"/benchmarks/{SLUG}/data/").status_code == 200
+    stranger = Client()
+    stranger.force_login(UserFactory())
+    for tab in ("", "data/", "leaderboard/", "data/public.zip"):
+        assert stranger.get(f"/benchmarks/{SLUG}/{tab}").status_code == 404, tab
 
     r = client.post(f"{HOST}publish/", {"published": "1"})
     assert r.status_code == 302 and Benchmark.objects.get(slug=SLUG).is_published
