@@ -91,3 +91,30 @@ def test_host_creates_validates_publishes_edits_and_versions(page, tmp_path, tra
     expect(page.get_by_role("status")).to_contain_text("0 submission(s) of example-landcover-v1")
     assert Benchmark.objects.get(slug=SLUG).title == "Example, edited in the browser"
     shot(page, "22-host-v2")
+
+
+def test_bundle_upload_resumes_after_an_interruption(page, tmp_path, transactional_db):
+    from earthbench.submissions.models import Upload
+
+    bundle = build_example_bundle(tmp_path / "example.zip")
+    host = UserFactory()
+    host_role_grant(user=host)
+    log_in(page, host.username)
+    page.goto("/benchmarks/new/")
+    page.evaluate("document.querySelector('#bundle-form').setAttribute('data-chunk-size', '8192')")
+    page.evaluate("window.EB_TEST_ABORT_AFTER_CHUNKS = 2")
+    page.locator("#id_bundle").set_input_files(str(bundle))
+    page.get_by_role("button", name="Upload and validate").click()
+    expect(page.locator("#bundle-form [data-upload-error]")).to_contain_text(
+        "interrupted at 16384 bytes")
+    up = Upload.objects.get(user=host)
+    assert (up.offset, up.status) == (16384, "open")
+    assert not Benchmark.objects.exists()
+
+    page.evaluate("window.EB_TEST_ABORT_AFTER_CHUNKS = 0")
+    page.get_by_role("button", name="Upload and validate").click()
+    expect(page).to_have_url(re.compile(f"/benchmarks/{SLUG}/host/$"))
+    up.refresh_from_db()
+    assert up.status == "consumed" and Upload.objects.filter(user=host).count() == 1
+    assert up.size == bundle.stat().st_size
+    expect(page.locator("#split-counts")).to_contain_text("30 test samples")

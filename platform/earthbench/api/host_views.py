@@ -13,15 +13,12 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from earthbench import storage
 from earthbench.api.views import HasScope
 from earthbench.benchmarks import host_services as hs
 from earthbench.benchmarks.bundles import BundleError
 from earthbench.benchmarks.hosting import HostingDenied, hosted_benchmarks
 from earthbench.benchmarks.models import Benchmark
 from earthbench.benchmarks.services import dataset_meta
-from earthbench.submissions import uploads
-from earthbench.submissions.models import Upload
 
 
 def _error(status: int, code: str, message: str, field=None) -> Response:
@@ -52,29 +49,14 @@ def bundle_file(request):
     completed chunked upload of the same user (consumed on success)."""
     upload_id = request.data.get("upload")
     if upload_id:
-        up = Upload.objects.filter(uuid=upload_id, user=request.user).first() if _is_uuid(
-            upload_id) else None
-        if up is None:
-            raise BundleError(f"upload {upload_id!r}: no such upload")
-        uploads.upload_open(upload=up).close()  # refuses incomplete or used uploads
-        yield storage.absolute(up.rel_path), up.filename
-        uploads.upload_mark_consumed(upload=up)
+        with hs.completed_upload_path(user=request.user, upload_id=upload_id) as found:
+            yield found
         return
     f = request.FILES.get("bundle")
     if f is None:
         raise BundleError("send the bundle ZIP as multipart field 'bundle' or a chunked 'upload'")
     with hs.uploaded_path(f) as path:
         yield path, f.name
-
-
-def _is_uuid(v) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(v))
-    except ValueError:
-        return False
-    return True
 
 
 def benchmark_body(bench: Benchmark) -> dict:

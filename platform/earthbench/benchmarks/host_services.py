@@ -116,6 +116,31 @@ def uploaded_path(uploaded):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def completed_upload_path(*, user, upload_id):
+    """A completed chunked upload of ``user`` (``/api/v1/uploads/``) as a path and
+    its file name; marked consumed when the block succeeds, so one upload makes
+    one benchmark."""
+    import uuid
+
+    from earthbench.submissions import uploads
+    from earthbench.submissions.models import Upload
+    from earthbench.submissions.services import SubmissionRefused
+
+    try:
+        up = Upload.objects.filter(uuid=uuid.UUID(str(upload_id)), user=user).first()
+    except ValueError:
+        up = None
+    if up is None:
+        raise BundleError(f"upload {upload_id!r}: no such upload")
+    try:
+        uploads.upload_open(upload=up).close()  # refuses incomplete or used uploads
+    except SubmissionRefused as exc:
+        raise BundleError(f"upload {upload_id}: {exc}") from None
+    yield storage.absolute(up.rel_path), up.filename
+    uploads.upload_mark_consumed(upload=up)
+
+
 def _load(path: Path, display: str) -> tuple[Bundle, Path]:
     work = _work_dir()
     try:

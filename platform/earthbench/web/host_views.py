@@ -4,6 +4,8 @@ bundle (hosts) or a catalog YAML (staff). Rules live in benchmarks/host_services
 
 from __future__ import annotations
 
+import contextlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -76,15 +78,18 @@ def _bundle_post(request, bench: Benchmark | None):
     """Create (bench None) or update from the uploaded bundle; JSON for the upload
     script, a redirect or the page with the error otherwise."""
     f = request.FILES.get("bundle")
+    upload_id = request.POST.get("upload", "").strip()
     try:
-        if f is None:
+        if f is None and not upload_id:
             raise BundleError("choose a bundle ZIP to upload")
-        with hs.uploaded_path(f) as path:
+        source = (hs.completed_upload_path(user=request.user, upload_id=upload_id)
+                  if f is None else _named(hs.uploaded_path(f), f.name))
+        with source as (path, name):
             if bench is None:
-                new, report = hs.bundle_create(user=request.user, path=path, display=f.name)
+                new, report = hs.bundle_create(user=request.user, path=path, display=name)
             else:
                 new, report = hs.bundle_update(user=request.user, slug=bench.slug, path=path,
-                                               display=f.name)
+                                               display=name)
     except (BundleError, HostingDenied) as exc:
         if _wants_json(request):
             return JsonResponse({"ok": False, "error": str(exc)}, status=400)
@@ -101,6 +106,12 @@ def _bundle_post(request, bench: Benchmark | None):
     if _wants_json(request):
         return JsonResponse({"ok": True, "redirect": url})
     return redirect(url)
+
+
+@contextlib.contextmanager
+def _named(cm, name):
+    with cm as path:
+        yield path, name
 
 
 def _managed(request, slug) -> Benchmark:
@@ -216,7 +227,9 @@ def benchmark_new(request):
     """Hosts upload a bundle here; staff may also create from a catalog YAML."""
     if not can_host(user=request.user):
         return render(request, "web/host_forbidden.html", status=403)
-    if request.method == "POST" and ("bundle" in request.FILES or not request.user.is_staff):
+    if request.method == "POST" and (
+        "bundle" in request.FILES or "upload" in request.POST or not request.user.is_staff
+    ):
         return _bundle_post(request, None)
     error = None
     form = BenchmarkYamlForm(request.POST or None, request.FILES or None)
