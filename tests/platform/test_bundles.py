@@ -145,6 +145,8 @@ def test_schema_error_names_field_and_line(host, tmp_path):
          "field 'metrics.0.key': 'ap50' is not a metric of kind 'classification'"),
         ({"demo": {"generator": "classification"}}, "field 'demo': not used in a bundle"),
         ({"submission": {"deadline": "next tuesday"}}, "field 'submission.deadline'"),
+        ({"submission": {"container_limits": {"gpus": 1, "tpus": 8}}},
+         r"line \d+: field 'submission.container_limits.tpus': unknown limit"),
     ],
 )
 def test_kind_rules_are_checked(host, tmp_path, spec, message):

@@ -187,11 +187,19 @@ def parse_spec(content: bytes) -> tuple[dict[str, Any], str]:
     if data["primary_metric"] not in keys:
         raise _fail(text, ["primary_metric"],
                     f"{data['primary_metric']!r} is not one of the listed metrics {keys}")
-    for name in ("deadline",):
+    sub = data.get("submission") or {}
+    try:
+        _deadline(sub.get("deadline"))
+    except ValueError as exc:
+        raise _fail(text, ["submission", "deadline"], str(exc)) from None
+    if "container_limits" in sub:
+        from earthbench.benchmarks.host_edits import EditError, check_limits
+
         try:
-            _deadline((data.get("submission") or {}).get(name))
-        except ValueError as exc:
-            raise _fail(text, ["submission", name], str(exc)) from None
+            check_limits("container_limits", sub["container_limits"])
+        except EditError as exc:
+            path = ["submission", *exc.field.split(".")]
+            raise _fail(text, path, str(exc).split(": ", 1)[1]) from None
     return data, text
 
 

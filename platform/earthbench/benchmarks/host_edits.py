@@ -55,7 +55,8 @@ def _text(field, v, lo, hi):
 LIMIT_KEYS = {"time_s": 1, "memory_mb": 64, "cpus": 0.1, "gpus": 0}
 
 
-def _limits(field, v):
+def check_limits(field, v):
+    """Container limits: ``time_s``, ``memory_mb``, ``cpus``, ``gpus`` (numbers)."""
     if not isinstance(v, dict):
         raise EditError(field, "expected a mapping of time_s, memory_mb, cpus, gpus")
     out = {}
@@ -77,7 +78,7 @@ EDITABLE = {
     "daily_quota": lambda v: _int("daily_quota", v, 1),
     "max_in_flight": lambda v: _int("max_in_flight", v, 1),
     "final_selection_count": lambda v: _int("final_selection_count", v, 0),
-    "container_limits": lambda v: _limits("container_limits", v),
+    "container_limits": lambda v: check_limits("container_limits", v),
 }
 
 
