@@ -36,7 +36,9 @@ BASE = "/api/v1/host/benchmarks/"
 
 
 def add_parser(sub, common: argparse.ArgumentParser, chunk_size) -> None:
-    host = sub.add_parser("host", parents=[common], help="host benchmarks (bundles)")
+    # Options go after the action (`host create --url U B.zip`): a parent parser here
+    # would have its values overwritten by the action's defaults.
+    host = sub.add_parser("host", help="host benchmarks (bundles)")
     hsub = host.add_subparsers(dest="host_command", required=True, metavar="ACTION")
     p = hsub.add_parser("create", parents=[common], help="create a benchmark from a bundle")
     p.add_argument("bundle", metavar="BUNDLE.zip", type=Path)

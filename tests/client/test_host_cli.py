@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 REPORT = {
     "slug": "example-landcover-v1", "is_published": False,
@@ -55,3 +56,10 @@ def test_edit_sends_json_values_and_bad_arguments_exit_2(run_cli, fake_api, tmp_
     assert run_cli("host", "edit", "x-v1", "--set", "novalue").code == 2
     r = run_cli("host", "create", str(tmp_path / "missing.zip"))
     assert r.code == 2 and "no such file" in r.err
+
+
+def test_options_go_after_the_action(run_cli, tmp_path):
+    # Before the action they would be silently dropped by argparse; refuse instead.
+    with pytest.raises(SystemExit) as exc:
+        run_cli("host", "--url", "http://elsewhere", "publish", "x-v1")
+    assert exc.value.code == 2
