@@ -287,6 +287,9 @@ def test_new_truth_makes_v2_and_rescore_carries_submissions(host, example_zip, t
     copy = Submission.objects.get(benchmark=v2, is_baseline=False)
     assert copy.status == Submission.Status.SCORED and copy.team_id == sub.team_id
     assert copy.file_sha256 == sub.file_sha256
+    from earthbench.submissions.services import quota_for
+
+    assert quota_for(team=sub.team, benchmark=v2).used == 0  # carried over, not spent
     # The v1 oracle is not perfect against the new truth.
     new_value = next(r["value"] for r in _rows(v2) if r["team"] == sub.team.name)
     assert new_value < 1.0
