@@ -250,6 +250,13 @@ def test_not_a_host_and_other_hosts_benchmark(host, example_zip, transactional_d
     assert bench.changes.count() == 1
 
 
+def test_catalog_slugs_are_not_taken_by_bundles(host, tmp_path):
+    z = build_example_bundle(tmp_path / "b.zip", spec={"slug": "eurosat-classification-v1"})
+    with pytest.raises(BundleError, match="is a catalog benchmark"):
+        bundle_create(user=host, path=z)
+    assert not Benchmark.objects.exists()
+
+
 def test_update_same_truth_edits_in_place(host, example_zip, tmp_path):
     bench, _ = bundle_create(user=host, path=example_zip)
     z = build_example_bundle(tmp_path / "b.zip", spec={"title": "Renamed example"})

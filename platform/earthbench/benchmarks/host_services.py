@@ -173,11 +173,23 @@ def bundle_create(*, user, path: Path, display: str = "bundle.zip") -> tuple[Ben
                 f"benchmark.yaml: field 'slug': {bundle.slug!r} belongs to another host; "
                 "pick another slug"
             )
+        if _in_catalog(bundle.slug):
+            raise BundleError(
+                f"benchmark.yaml: field 'slug': {bundle.slug!r} is a catalog benchmark "
+                "(benchmarks/ folder); pick another slug"
+            )
         bench = _create(bundle, slug=bundle.slug, user=user, previous=None,
                         note=f"created from {display}")
         return bench, {**bundle.report, "action": "created", "slug": bench.slug}
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _in_catalog(slug: str) -> bool:
+    """The catalog folder owns this slug (``load_catalog`` would sync onto it)."""
+    from django.conf import settings
+
+    return (Path(settings.EARTHBENCH_CATALOG_DIR) / slug).exists()
 
 
 def next_version_slug(slug: str) -> str:
@@ -188,6 +200,8 @@ def next_version_slug(slug: str) -> str:
             slug__regex=rf"^{re.escape(family)}-v[0-9]+$").values_list("slug", flat=True)]
         or [0]
     )
+    while _in_catalog(f"{family}-v{n + 1}"):
+        n += 1
     return f"{family}-v{n + 1}"
 
 
