@@ -26,6 +26,7 @@ demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py load_catalog
+	$(BIN)/python manage.py demo_bundle
 	cp var/storage/benchmarks/eurosat-classification-v1/public/sample_submission.csv var/demo-predictions.csv
 	$(BIN)/python manage.py demo_user --url http://$(HOST):$(PORT)
 	@echo "Starting worker and web server on http://$(HOST):$(PORT) (Ctrl-C stops both)"

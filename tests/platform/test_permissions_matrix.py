@@ -57,7 +57,7 @@ WEB = [
     ("/benchmarks/{b}/leaderboard/", (200, 200, 200, 200, 200, 200)),
     ("/benchmarks/{b}/data/public.zip", (200, 200, 200, 200, 200, 200)),
     ("/benchmarks/{b}/host/", (302, 404, 404, 404, 200, 200)),
-    ("/benchmarks/new/", (302, 404, 404, 404, 404, 200)),
+    ("/benchmarks/new/", (302, 403, 403, 403, 403, 200)),  # hosts need the host role
     ("/submissions/{s}/", (302, 200, 404, 200, 200, 200)),
     ("/submissions/{s}/status.json", (302, 200, 404, 200, 200, 200)),
     ("/account/tokens/", (302, 200, 200, 200, 200, 200)),
@@ -78,6 +78,11 @@ API = [
     ("post", "/api/v1/submissions/{s}/hide/", (401, 400, 404, 400, 200, 200)),
     ("post", "/api/v1/submissions/{s}/select/", (401, 200, 404, 200, 400, 400)),
     ("post", "/api/v1/submissions/{s}/cancel/", (401, 400, 404, 400, 400, 400)),
+    # Host endpoints need the host role (a benchmark's M2M host without it: 403).
+    ("get", "/api/v1/host/benchmarks/", (401, 200, 200, 200, 200, 200)),
+    ("get", "/api/v1/host/benchmarks/{b}/", (401, 403, 403, 403, 403, 200)),
+    ("post", "/api/v1/host/benchmarks/{b}/unpublish/", (401, 403, 403, 403, 403, 200)),
+    ("post", "/api/v1/host/benchmarks/", (401, 403, 403, 403, 403, 415)),  # JSON: not a ZIP upload
 ]
 
 

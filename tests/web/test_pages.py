@@ -212,7 +212,9 @@ def test_create_benchmark_from_yaml_is_staff_only(
     client, user, transactional_db, tmp_catalog
 ):
     client.force_login(user)
-    assert client.get("/benchmarks/new/").status_code == 404
+    # Not a host: a clear page naming the host role (issue 20), not a 404.
+    r = client.get("/benchmarks/new/")
+    assert r.status_code == 403 and "host role" in r.content.decode()
 
 
 def test_create_benchmark_from_yaml_validates_and_syncs(

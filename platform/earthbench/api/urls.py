@@ -1,6 +1,6 @@
 from django.urls import path
 
-from earthbench.api import views
+from earthbench.api import host_views, views
 
 urlpatterns = [
     path("benchmarks/", views.BenchmarkList.as_view(), name="api-benchmarks"),
@@ -22,4 +22,11 @@ urlpatterns = [
     path("uploads/<uuid:uuid>/complete/", views.UploadComplete.as_view(), name="api-upload-complete"),
     path("tokens/", views.TokenListCreate.as_view(), name="api-tokens"),
     path("tokens/<int:pk>/", views.TokenDetail.as_view(), name="api-token"),
+    # Hosts (issue 20): bundles, publishing, editing, versions.
+    path("host/benchmarks/", host_views.HostBenchmarkList.as_view(), name="api-host-benchmarks"),
+    path("host/benchmarks/<slug:slug>/", host_views.HostBenchmarkDetail.as_view(), name="api-host-benchmark"),
+    path("host/benchmarks/<slug:slug>/bundle/", host_views.HostBenchmarkBundle.as_view(), name="api-host-bundle"),
+    path("host/benchmarks/<slug:slug>/publish/", host_views.HostBenchmarkPublish.as_view(), name="api-host-publish"),
+    path("host/benchmarks/<slug:slug>/unpublish/", host_views.HostBenchmarkUnpublish.as_view(), name="api-host-unpublish"),
+    path("host/benchmarks/<slug:slug>/rescore-previous/", host_views.HostBenchmarkRescorePrevious.as_view(), name="api-host-rescore-previous"),
 ]

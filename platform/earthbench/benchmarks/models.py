@@ -35,6 +35,10 @@ class Benchmark(models.Model):
     hosts = models.ManyToManyField(
         "auth.User", blank=True, related_name="hosted_benchmarks"
     )
+    # The version this one replaced (a bundle with new truth or metrics makes -vN+1).
+    previous_version = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_versions"
+    )
     spec = models.JSONField(default=dict)  # the whole validated YAML
     spec_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -42,6 +46,9 @@ class Benchmark(models.Model):
 
     class Meta:
         ordering = ["slug"]
+        # The host role: staff grant it to a user (admin or ``manage.py host_role``);
+        # hosts create benchmarks and manage the ones they host (benchmarks/hosting.py).
+        permissions = [("host_benchmarks", "Can create and manage own benchmarks")]
 
     def __str__(self) -> str:
         return self.slug
@@ -71,3 +78,22 @@ class Split(models.Model):
 
     def __str__(self) -> str:
         return f"{self.benchmark.slug}:{self.name}"
+
+
+class BenchmarkChange(models.Model):
+    """Audit trail of what hosts changed on a benchmark (shown on the host page)."""
+
+    benchmark = models.ForeignKey(Benchmark, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=30)  # created, edited, published, bundle, version, ...
+    field = models.CharField(max_length=50, blank=True)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.benchmark.slug}: {self.action} {self.field}".strip()

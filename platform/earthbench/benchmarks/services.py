@@ -96,13 +96,16 @@ def install_dataset(
     source: str,
     split_seed: int | None = None,
     extra_meta: dict | None = None,
+    splits: dict[str, list[str]] | None = None,
 ) -> None:
-    """Move generated or imported data into the storage area, with its splits."""
+    """Move generated or imported data into the storage area, with its splits
+    (``splits``: a fixed assignment, e.g. a bundle's ``splits.json``)."""
     spec_splits = benchmark.spec.get("splits", {})
     seed = spec_splits.get("seed", 0) if split_seed is None else split_seed
-    splits = assign_splits(
-        data.sample_ids, public_fraction=spec_splits.get("public_fraction", 0.5), seed=seed
-    )
+    if splits is None:
+        splits = assign_splits(
+            data.sample_ids, public_fraction=spec_splits.get("public_fraction", 0.5), seed=seed
+        )
     bdir = storage.benchmark_dir(benchmark.slug)
     staging = bdir.with_name(bdir.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)

@@ -100,3 +100,20 @@ def upload_open(*, upload: Upload, idempotent_repeat: bool = False):
     if upload.status == Upload.Status.CONSUMED and not idempotent_repeat:
         raise SubmissionRefused("this upload was already used by a submission", field="upload")
     return open(storage.absolute(upload.rel_path), "rb")
+
+
+def upload_claim(*, upload: Upload) -> bool:
+    """Mark a completed upload consumed, atomically: False if another request
+    already consumed it (two parallel uses of one upload: exactly one wins)."""
+    return bool(
+        Upload.objects.filter(pk=upload.pk, status=Upload.Status.COMPLETE).update(
+            status=Upload.Status.CONSUMED
+        )
+    )
+
+
+def upload_release(*, upload: Upload) -> None:
+    """Give a claimed upload back (the work that claimed it failed: nothing was made)."""
+    Upload.objects.filter(pk=upload.pk, status=Upload.Status.CONSUMED).update(
+        status=Upload.Status.COMPLETE
+    )

@@ -41,6 +41,22 @@ urlpatterns = [
         host_views.host_rescore,
         name="benchmark-rescore",
     ),
+    path("benchmarks/<slug:slug>/host/edit/", host_views.host_edit, name="benchmark-host-edit"),
+    path(
+        "benchmarks/<slug:slug>/host/publish/",
+        host_views.host_publish,
+        name="benchmark-host-publish",
+    ),
+    path(
+        "benchmarks/<slug:slug>/host/bundle/",
+        host_views.host_bundle,
+        name="benchmark-host-bundle",
+    ),
+    path(
+        "benchmarks/<slug:slug>/host/rescore-previous/",
+        host_views.host_rescore_previous,
+        name="benchmark-host-rescore-previous",
+    ),
     path("submissions/", views.my_submissions, name="my-submissions"),
     path("submissions/<int:pk>/", views.submission_detail, name="submission"),
     path(

@@ -53,8 +53,12 @@ def benchmark_list(request):
 # ------------------------------------------------------------------ benchmark tabs
 
 
-def _published(slug: str) -> Benchmark:
-    return get_object_or_404(Benchmark, slug=slug, is_published=True)
+def _published(slug: str, user=None) -> Benchmark:
+    """A published benchmark; its hosts also preview it before publishing."""
+    bench = get_object_or_404(Benchmark, slug=slug)
+    if not bench.is_published and not is_host(benchmark=bench, user=user):
+        raise Http404("no such benchmark")
+    return bench
 
 
 def _tab_context(request, bench: Benchmark, tab: str, **extra) -> dict:
@@ -72,7 +76,7 @@ def card_html(card: str) -> str:
 
 
 def benchmark_detail(request, slug):
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     spec = bench.spec or {}
     ctx = _tab_context(
         request,
@@ -105,7 +109,7 @@ def _evaluator_command(bench: Benchmark, predictions: str) -> str:
 
 
 def benchmark_data_tab(request, slug):
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     sample = selectors.sample_submission_path(bench.slug)
     predictions = sample.name if sample else "predictions.csv"
     ctx = _tab_context(
@@ -128,7 +132,7 @@ def benchmark_data_tab(request, slug):
 
 
 def benchmark_data(request, slug):
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     path = storage.public_zip(bench.slug)
     if not path.exists():
         raise Http404("no public data for this benchmark yet")
@@ -141,7 +145,7 @@ def benchmark_data(request, slug):
 
 
 def benchmark_sample(request, slug):
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     path = selectors.sample_submission_path(bench.slug)
     if path is None:
         raise Http404("this benchmark has no sample submission")
@@ -149,7 +153,7 @@ def benchmark_sample(request, slug):
 
 
 def benchmark_leaderboard(request, slug):
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     split = request.GET.get("split", "public")
     if split not in ("public", "private") or not split_visible(
         benchmark=bench, split=split, user=request.user
@@ -198,7 +202,7 @@ def _quota(request, bench):
 
 
 def benchmark_submit(request, slug):
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     if request.method == "POST":
         return _submit_post(request, bench)
     ctx = _tab_context(
@@ -249,7 +253,7 @@ def _submit_post(request, bench):
 
 
 def benchmark_mine(request, slug):
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     subs, team = [], None
     if request.user.is_authenticated:
         team = team_for_user(user=request.user)

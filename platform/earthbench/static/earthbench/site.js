@@ -60,6 +60,25 @@
       }
 
       form.addEventListener("submit", function (ev) {
+        if (form.hasAttribute("data-chunked") && chunkedSupported() && input.files.length) {
+          ev.preventDefault();
+          errEl.hidden = true;
+          button.disabled = true;
+          if (wrap) { wrap.hidden = false; bar.value = 0; text.textContent = "0%"; }
+          chunkedUpload(form, input.files[0], {
+            progress: function (done, total, note) {
+              if (!bar) return;
+              var pct = total ? Math.round((100 * done) / total) : 100;
+              bar.value = pct; bar.textContent = pct + "%";
+              text.textContent = pct + "%" + (note ? " — " + note : "");
+            },
+            validating: function () { if (text) text.textContent = "100% — uploaded, validating…"; }
+          }).then(function (d) {
+            if (d && d.ok) { window.location.assign(d.redirect); return; }
+            fail((d && d.error) || "The bundle was refused.");
+          }).catch(function (e) { fail((e && e.message) || String(e)); });
+          return;
+        }
         if (!window.FormData || !window.XMLHttpRequest) return; // plain POST
         ev.preventDefault();
         errEl.hidden = true;
@@ -88,6 +107,101 @@
         xhr.send(new FormData(form));
       });
     });
+  }
+
+  /* ---- resumable upload (forms with data-chunked): the chunked-upload API
+     (/api/v1/uploads/), the upload id kept in localStorage so that submitting the
+     same file again after a failure resumes from the server's offset; then the
+     form's own endpoint gets upload=<id>. */
+  function chunkedSupported() {
+    return !!(window.fetch && window.FormData && window.localStorage && window.crypto &&
+      window.crypto.subtle && window.Blob && window.Blob.prototype.slice);
+  }
+
+  function toHex(buf) {
+    return Array.prototype.map.call(new Uint8Array(buf), function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function chunkedUpload(form, file, ui) {
+    var csrf = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+    var chunk = parseInt(form.getAttribute("data-chunk-size") || "8388608", 10);
+    var key = "eb-upload:" + file.name + ":" + file.size + ":" + file.lastModified;
+    var abortAfter = window.EB_TEST_ABORT_AFTER_CHUNKS || 0; // test hook
+    var sent = 0;
+    var resumedAt = 0;
+
+    function api(method, url, body, type, extra) {
+      var headers = { "X-CSRFToken": csrf, Accept: "application/json" };
+      if (type) headers["Content-Type"] = type;
+      Object.keys(extra || {}).forEach(function (k) { headers[k] = extra[k]; });
+      return fetch(url, { method: method, credentials: "same-origin", headers: headers, body: body })
+        .then(function (r) {
+          return r.json().catch(function () { return {}; }).then(function (d) {
+            return { ok: r.ok, status: r.status, data: d };
+          });
+        });
+    }
+    function errorOf(res) {
+      var e = res.data && res.data.error;
+      return (e && (e.message || e)) || "HTTP " + res.status;
+    }
+    function create() {
+      return api("POST", "/api/v1/uploads/", JSON.stringify({ filename: file.name, size: file.size }),
+        "application/json").then(function (res) {
+        if (!res.ok) throw new Error(errorOf(res));
+        window.localStorage.setItem(key, res.data.id);
+        return res.data;
+      });
+    }
+    function start() {
+      var saved = window.localStorage.getItem(key);
+      if (!saved) return create();
+      return api("GET", "/api/v1/uploads/" + saved + "/").then(function (res) {
+        if (res.ok && res.data.status !== "consumed") { resumedAt = res.data.offset; return res.data; }
+        window.localStorage.removeItem(key);
+        return create();
+      });
+    }
+    function send(up) {
+      ui.progress(up.offset, file.size, resumedAt ? "resumed at " + resumedAt + " bytes" : "");
+      if (up.status !== "open" || up.offset >= file.size) return complete(up);
+      if (abortAfter && sent >= abortAfter) {
+        throw new Error("The upload was interrupted at " + up.offset + " bytes; submit the same file again to resume.");
+      }
+      var end = Math.min(up.offset + chunk, file.size);
+      return api("PUT", "/api/v1/uploads/" + up.id + "/", file.slice(up.offset, end),
+        "application/octet-stream", { "Upload-Offset": String(up.offset) }).then(function (res) {
+        if (res.status === 409) {
+          return api("GET", "/api/v1/uploads/" + up.id + "/").then(function (r2) { return send(r2.data); });
+        }
+        if (!res.ok) throw new Error(errorOf(res));
+        sent += 1;
+        return send(res.data);
+      });
+    }
+    function complete(up) {
+      if (up.status === "complete") return Promise.resolve(up);
+      return file.arrayBuffer().then(function (b) { return window.crypto.subtle.digest("SHA-256", b); })
+        .then(function (digest) {
+          return api("POST", "/api/v1/uploads/" + up.id + "/complete/", JSON.stringify({ sha256: toHex(digest) }),
+            "application/json");
+        }).then(function (res) {
+          if (!res.ok) { window.localStorage.removeItem(key); throw new Error(errorOf(res)); }
+          return res.data;
+        });
+    }
+    function finish(up) {
+      ui.validating();
+      var fd = new FormData();
+      fd.append("csrfmiddlewaretoken", csrf);
+      fd.append("upload", up.id);
+      return fetch(form.action, { method: "POST", credentials: "same-origin", headers: { Accept: "application/json" }, body: fd })
+        .then(function (r) { return r.json(); })
+        .then(function (d) { window.localStorage.removeItem(key); return d; });
+    }
+    return start().then(send).then(finish);
   }
 
   /* ---- live status: poll /submissions/<id>/status.json for unfinished rows */
