@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -116,8 +117,8 @@ class FakeSandbox:
 
     def run(self, *, job_id, limits, **kw):
         FakeSandbox.runs.append(limits.time_s)
-        return RunResult(job_id=job_id, image_id="sha256:x", job_dir=__import__("pathlib").Path("/nonexistent"),
-                         output_dir=__import__("pathlib").Path("/nonexistent"), n_samples=1,
+        return RunResult(job_id=job_id, image_id="sha256:x", job_dir=Path("/nonexistent"),
+                         output_dir=Path("/nonexistent"), n_samples=1,
                          run_s=FakeSandbox.seconds, error=FakeSandbox.outcome)
 
 
