@@ -211,3 +211,10 @@ def test_reaped_container_that_started_counts(fake_engine, user, settings):
     assert services.reap_stuck_submissions()["failed"] == 1
     sub.refresh_from_db()
     assert sub.status == "failed" and sub.counts_against_quota
+
+
+def test_prediction_only_benchmark_reports_no_compute_budget(bench, user):
+    bench.accepts_containers = False
+    bench.save()
+    q = services.quota_for(team=team_for_user(user=user), benchmark=bench)
+    assert q.compute_limit_s == 0 and q.compute_remaining_s is None
