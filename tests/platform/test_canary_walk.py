@@ -16,6 +16,7 @@ deadline the same canaries do appear.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from datetime import timedelta
@@ -72,7 +73,7 @@ def _results(primary: float, low: float, high: float, other: float, metric_keys,
 
 def scored(user, bench, private: tuple[float, float, float, float]) -> Submission:
     sub, _ = services.submission_create(
-        user=user, benchmark=bench, file=__import__("io").BytesIO(uuid.uuid4().bytes),
+        user=user, benchmark=bench, file=io.BytesIO(uuid.uuid4().bytes),
         filename="p.csv", metadata={"method_name": "m"}, enqueue=False,
     )
     services.submission_start(submission_id=sub.pk)

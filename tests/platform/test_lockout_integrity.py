@@ -123,3 +123,19 @@ def test_production_compose_shares_lockout_counters_through_redis():
     assert env["CACHE_URL"].startswith("redis://redis:6379/")
     assert env["CACHE_URL"] != env["CELERY_BROKER_URL"]  # its own database
     assert "EARTHBENCH_TRUSTED_PROXIES" in env
+
+
+def test_anonymous_rate_limit_not_escaped_by_rotating_forwarded_for(db, settings, monkeypatch):
+    from earthbench.api.throttling import SubmitRateThrottle, TokenRateThrottle
+
+    rates = {"token": "3/min", "submit": "100/min"}
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(SubmitRateThrottle, "THROTTLE_RATES", rates)
+    settings.EARTHBENCH_TRUSTED_PROXIES = ["10.0.0.1"]
+    c = APIClient()
+    codes = [
+        c.get("/api/v1/benchmarks/", REMOTE_ADDR="10.0.0.1",
+              HTTP_X_FORWARDED_FOR=f"198.51.100.{i}, 203.0.113.7").status_code
+        for i in range(4)
+    ]
+    assert codes == [200, 200, 200, 429]

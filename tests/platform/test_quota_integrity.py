@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from rest_framework.test import APIClient
@@ -116,8 +117,8 @@ class FakeSandbox:
 
     def run(self, *, job_id, limits, **kw):
         FakeSandbox.runs.append(limits.time_s)
-        return RunResult(job_id=job_id, image_id="sha256:x", job_dir=__import__("pathlib").Path("/nonexistent"),
-                         output_dir=__import__("pathlib").Path("/nonexistent"), n_samples=1,
+        return RunResult(job_id=job_id, image_id="sha256:x", job_dir=Path("/nonexistent"),
+                         output_dir=Path("/nonexistent"), n_samples=1,
                          run_s=FakeSandbox.seconds, error=FakeSandbox.outcome)
 
 
@@ -210,3 +211,10 @@ def test_reaped_container_that_started_counts(fake_engine, user, settings):
     assert services.reap_stuck_submissions()["failed"] == 1
     sub.refresh_from_db()
     assert sub.status == "failed" and sub.counts_against_quota
+
+
+def test_prediction_only_benchmark_reports_no_compute_budget(bench, user):
+    bench.accepts_containers = False
+    bench.save()
+    q = services.quota_for(team=team_for_user(user=user), benchmark=bench)
+    assert q.compute_limit_s == 0 and q.compute_remaining_s is None

@@ -16,6 +16,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
         DJANGO_ALLOWED_HOSTS="earthbench.example.org",
         EARTHBENCH_VAR_DIR=str(tmp_path),
         PYTHONPATH=f"{REPO}:{REPO / 'platform'}",
+        CACHE_URL="redis://127.0.0.1:6379/1",  # not contacted by the check
     )
     r = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -23,6 +24,13 @@ def test_production_settings_pass_check_deploy(tmp_path):
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no issues" in r.stdout
+    # without a shared cache the deploy check warns (per-process lockout counters)
+    env.pop("CACHE_URL")
+    r = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO, env=env, capture_output=True, text=True,
+    )
+    assert r.returncode != 0 and "earthbench.W001" in r.stdout + r.stderr
 
 
 def test_production_refuses_default_secret(tmp_path):

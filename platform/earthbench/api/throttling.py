@@ -1,10 +1,17 @@
 from rest_framework.throttling import SimpleRateThrottle
 
+from earthbench.accounts import bruteforce
+
 
 class TokenRateThrottle(SimpleRateThrottle):
     """Per API token (per user for sessions, per IP for anonymous requests)."""
 
     scope = "token"
+
+    def get_ident(self, request):
+        # DRF's own joins the whole X-Forwarded-For (client-written on the left);
+        # ours believes it only from a trusted proxy, rightmost untrusted hop.
+        return bruteforce.client_ip(request)
 
     def get_cache_key(self, request, view):
         token = request.auth

@@ -80,6 +80,7 @@ def quota_for(*, team: Team, benchmark: Benchmark, now: datetime | None = None) 
         in_flight=in_flight,
         max_in_flight=benchmark.max_in_flight,
         resets_at=start + timedelta(days=1),
-        compute_limit_s=benchmark.daily_compute_seconds,
+        # no budget applies where no container can run
+        compute_limit_s=benchmark.daily_compute_seconds if benchmark.accepts_containers else 0,
         compute_used_s=float(compute or 0.0),
     )
