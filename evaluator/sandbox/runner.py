@@ -25,6 +25,7 @@ from typing import Any
 from evaluator.errors import ValidationError
 from evaluator.sandbox import gpu as gpumod
 from evaluator.sandbox.engine import docker_client
+from evaluator.sandbox.images import ImageLeases
 from evaluator.sandbox.limits import MIB, Limits
 from evaluator.sandbox.logs import TailBuffer
 from evaluator.sandbox.measure import CGROUP_ROOT, Sampler, remove_cgroup_parent
@@ -440,7 +441,9 @@ def reap_expired(
 
     Run periodically (a worker can die mid-run and leave its container). The
     caller marks those jobs failed or retries them; folders are removed only
-    when they lie under ``work_root``.
+    when they lie under ``work_root``. With ``work_root``, images the platform
+    loaded there that no live job holds are removed too
+    (:meth:`ImageLeases.reap`).
     """
     now = time.time() if now is None else now
     reaped = []
@@ -463,4 +466,6 @@ def reap_expired(
         workdir = Path(labels.get(LABEL_WORKDIR) or "/nonexistent")
         if work_root is not None and workdir.resolve().parent == work_root.resolve():
             shutil.rmtree(workdir, ignore_errors=True)
+    if work_root is not None:
+        ImageLeases(work_root).reap(client, now)
     return reaped

@@ -57,44 +57,26 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
     sub = services.submission_start(submission_id=submission_id)
     if sub is None:
         return None
-    from evaluator.sandbox import Sandbox, SandboxConfig, docker_client, load_image
+    from evaluator.sandbox import (
+        ImageLeases,
+        Sandbox,
+        SandboxConfig,
+        docker_client,
+        loaded_image,
+    )
 
-    bench = sub.benchmark
+    job_id = f"sub{sub.pk}-a{sub.attempts}"
+    work_root = Path(settings.EARTHBENCH_SANDBOX_DIR)
     try:
         client = docker_client()
-        info = load_image(client, storage.absolute(sub.file_path))
-        Submission.objects.filter(pk=sub.pk).update(image_digest=info.image_id)
-        sandbox = Sandbox(
-            SandboxConfig(work_root=Path(settings.EARTHBENCH_SANDBOX_DIR)), client=client
-        )
-        with sandbox.run(
-            job_id=f"sub{sub.pk}-a{sub.attempts}",
-            image_id=info.image_id,
-            samples=benchmark_input_samples(bench),
-            benchmark=bench.slug,
-            task_kind=bench.task_kind,
-            limits=_limits(bench),
-            expected_outputs=(),
-            gpu_uuid=settings.EARTHBENCH_WORKER_GPU_UUID or None,
-        ) as run:
-            Submission.objects.filter(pk=sub.pk).update(log_tail=run.log_tail[-8000:])
-            if not run.ok:
-                services.submission_fail(submission_id=sub.pk, message=run.error)
-                return _reload(sub)
-            results = services.compute_scores(benchmark=bench, predictions_path=run.output_dir)
-            mib = 1024 * 1024
-            efficiency = {
-                "latency_ms_per_sample": round(run.latency_ms_per_sample or 0.0, 3),
-                "wall_s": round(run.wall_s, 3),
-                "peak_memory_mb": round(run.peak_memory_bytes / mib, 1) if run.peak_memory_bytes else None,
-                "peak_gpu_memory_mb": (
-                    round(run.peak_gpu_memory_bytes / mib, 1) if run.peak_gpu_memory_bytes else None
-                ),
-                "n_samples": run.n_samples,
-            }
-            services.submission_record_scores(
-                submission_id=sub.pk, results=results, efficiency=efficiency
-            )
+        sandbox = Sandbox(SandboxConfig(work_root=work_root), client=client)
+        # The image is removed again when the block ends (run, refusal or error);
+        # if this worker dies, the reaper removes it (see ImageLeases).
+        with loaded_image(
+            client, storage.absolute(sub.file_path), ImageLeases(work_root), job_id
+        ) as info:
+            Submission.objects.filter(pk=sub.pk).update(image_digest=info.image_id)
+            _run_and_score(sub, sandbox, info, job_id)
     except evaluator.ValidationError as exc:
         services.submission_fail(submission_id=sub.pk, message=str(exc))
     except Exception:
@@ -104,6 +86,38 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
             message="internal error while running the container; the operators have been notified",
         )
     return _reload(sub)
+
+
+def _run_and_score(sub: Submission, sandbox, info, job_id: str) -> None:
+    bench = sub.benchmark
+    with sandbox.run(
+        job_id=job_id,
+        image_id=info.image_id,
+        samples=benchmark_input_samples(bench),
+        benchmark=bench.slug,
+        task_kind=bench.task_kind,
+        limits=_limits(bench),
+        expected_outputs=(),
+        gpu_uuid=settings.EARTHBENCH_WORKER_GPU_UUID or None,
+    ) as run:
+        Submission.objects.filter(pk=sub.pk).update(log_tail=run.log_tail[-8000:])
+        if not run.ok:
+            services.submission_fail(submission_id=sub.pk, message=run.error)
+            return
+        results = services.compute_scores(benchmark=bench, predictions_path=run.output_dir)
+        mib = 1024 * 1024
+        efficiency = {
+            "latency_ms_per_sample": round(run.latency_ms_per_sample or 0.0, 3),
+            "wall_s": round(run.wall_s, 3),
+            "peak_memory_mb": round(run.peak_memory_bytes / mib, 1) if run.peak_memory_bytes else None,
+            "peak_gpu_memory_mb": (
+                round(run.peak_gpu_memory_bytes / mib, 1) if run.peak_gpu_memory_bytes else None
+            ),
+            "n_samples": run.n_samples,
+        }
+        services.submission_record_scores(
+            submission_id=sub.pk, results=results, efficiency=efficiency
+        )
 
 
 def _reload(sub: Submission) -> Submission:
