@@ -29,6 +29,7 @@ from evaluator.sandbox.images import ImageLeases
 from evaluator.sandbox.limits import MIB, Limits
 from evaluator.sandbox.logs import TailBuffer
 from evaluator.sandbox.measure import CGROUP_ROOT, Sampler, remove_cgroup_parent
+from evaluator.sandbox.outputfs import mount_output, output_mode, unmount_output
 from evaluator.sandbox.staging import (
     InputSample,
     check_output,
@@ -58,6 +59,9 @@ class SandboxConfig:
     sample_interval_s: float = 0.1
     deadline_grace_s: float = 120.0  # the reaper waits this long past the time limit
     log_tail_lines: int = 200
+    # "tmpfs": /output is a size/inode-capped tmpfs (caps hold during the run);
+    # "bind": a plain folder, checked after exit (see outputfs.py).
+    output_mode: str = field(default_factory=output_mode)
 
 
 @dataclass
@@ -97,6 +101,7 @@ class RunResult:
         return 1000.0 * run / self.n_samples if self.n_samples else None
 
     def cleanup(self) -> None:
+        unmount_output(self.output_dir)
         shutil.rmtree(self.job_dir, ignore_errors=True)
 
     def __enter__(self) -> RunResult:
@@ -265,6 +270,14 @@ class Sandbox:
                 extra=extra,
             )
             make_output_dir(result.output_dir, self.config.uid, self.config.gid)
+            if output_mode(self.config.output_mode) == "tmpfs":
+                mount_output(
+                    result.output_dir,
+                    max_mb=limits.output_max_mb,
+                    max_files=limits.output_max_files,
+                    uid=self.config.uid,
+                    gid=self.config.gid,
+                )
             self._execute(result, input_dir, task_kind, limits, gpu_uuid)
         except BaseException:
             result.cleanup()
@@ -465,6 +478,7 @@ def reap_expired(
             remove_cgroup_parent(f"/{CGROUP_PARENT_ROOT}/{job}")
         workdir = Path(labels.get(LABEL_WORKDIR) or "/nonexistent")
         if work_root is not None and workdir.resolve().parent == work_root.resolve():
+            unmount_output(workdir / "output")
             shutil.rmtree(workdir, ignore_errors=True)
     if work_root is not None:
         ImageLeases(work_root).reap(client, now)
