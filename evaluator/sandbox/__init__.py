@@ -10,6 +10,7 @@ from evaluator.sandbox.engine import (
     load_image,
     loaded_image,
 )
+from evaluator.sandbox.gpuattach import GpuUnavailable
 from evaluator.sandbox.images import ImageLeases
 from evaluator.sandbox.imagetar import ImageInfo, validate_image_tar
 from evaluator.sandbox.limits import ImageCaps, Limits
@@ -17,6 +18,7 @@ from evaluator.sandbox.runner import RunResult, Sandbox, SandboxConfig, reap_exp
 from evaluator.sandbox.staging import InputSample, check_output, stage_input
 
 __all__ = [
+    "GpuUnavailable",
     "ImageCaps",
     "ImageInfo",
     "ImageLeases",

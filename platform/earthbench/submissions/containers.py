@@ -58,6 +58,7 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
     if sub is None:
         return None
     from evaluator.sandbox import (
+        GpuUnavailable,
         ImageLeases,
         Sandbox,
         SandboxConfig,
@@ -79,6 +80,12 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
             _run_and_score(sub, sandbox, info, job_id)
     except evaluator.ValidationError as exc:
         services.submission_fail(submission_id=sub.pk, message=str(exc))
+    except GpuUnavailable as exc:  # none free / none here: not the submitter's fault
+        log.warning("container submission %s: %s", sub.pk, exc)
+        services.submission_fail(
+            submission_id=sub.pk,
+            message=f"not run: {exc}; it does not count against your quota, submit again",
+        )
     except Exception:
         log.exception("container submission %s failed", sub.pk)
         services.submission_fail(
