@@ -63,6 +63,13 @@ def gpu_mode(value: str | None = None) -> str:
     return mode
 
 
+def gpu_lib_dirs(value: str | None = None) -> tuple[Path, ...] | None:
+    """Folders holding the driver's libraries (``EARTHBENCH_GPU_LIB_DIRS``,
+    colon-separated), or None: ask the dynamic linker's cache."""
+    value = value if value is not None else os.environ.get("EARTHBENCH_GPU_LIB_DIRS")
+    return tuple(Path(p) for p in value.split(":") if p) if value else None
+
+
 def _check_uuid(uuid: str) -> None:
     if not re.match(r"^(GPU|MIG)-[0-9A-Za-z-]+$", uuid or ""):
         raise ValueError(f"not a GPU UUID: {uuid!r}")

@@ -26,7 +26,12 @@ from typing import Any
 from evaluator.errors import ValidationError
 from evaluator.sandbox import gpu as gpumod
 from evaluator.sandbox.engine import docker_client
-from evaluator.sandbox.gpuattach import gpu_container_kwargs, gpu_mode, hold_gpu
+from evaluator.sandbox.gpuattach import (
+    gpu_container_kwargs,
+    gpu_lib_dirs,
+    gpu_mode,
+    hold_gpu,
+)
 from evaluator.sandbox.limits import MIB, Limits
 from evaluator.sandbox.logs import TailBuffer
 from evaluator.sandbox.measure import CGROUP_ROOT, Sampler, remove_cgroup_parent
@@ -68,7 +73,7 @@ class SandboxConfig:
     gpu_mode: str = field(default_factory=gpu_mode)
     gpu_dev_root: Path = Path("/dev")
     gpu_proc_root: Path = Path("/proc")
-    gpu_lib_dirs: tuple[Path, ...] | None = None  # None: ldconfig -p
+    gpu_lib_dirs: tuple[Path, ...] | None = field(default_factory=gpu_lib_dirs)
 
 
 @dataclass

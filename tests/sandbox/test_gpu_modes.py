@@ -328,3 +328,13 @@ def test_injected_gpu_nodes_under_full_hardening(engine, busybox_image, tmp_path
         ]
         assert vals["@nnp"] == ["1"] and vals["@ifaces"] == ["lo,"]
         assert vals["@ld"] == [LIB_DIR]
+
+
+def test_library_folders_setting(tmp_path, monkeypatch):
+    monkeypatch.delenv("EARTHBENCH_GPU_LIB_DIRS", raising=False)
+    assert SandboxConfig(work_root=tmp_path).gpu_lib_dirs is None  # ldconfig -p
+    monkeypatch.setenv("EARTHBENCH_GPU_LIB_DIRS", "/usr/local/nvidia/lib64:/opt/x")
+    assert SandboxConfig(work_root=tmp_path).gpu_lib_dirs == (
+        Path("/usr/local/nvidia/lib64"),
+        Path("/opt/x"),
+    )
