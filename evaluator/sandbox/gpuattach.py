@@ -75,8 +75,9 @@ def _check_uuid(uuid: str) -> None:
         raise ValueError(f"not a GPU UUID: {uuid!r}")
 
 
-def gpu_minor(uuid: str, proc_root: Path = Path("/proc")) -> int:
-    """The device minor (``/dev/nvidia<minor>``) of the GPU with this UUID."""
+def gpu_minor(uuid: str, proc_root: Path = Path("/proc"), nvml: Any = None) -> int:
+    """The device minor (``/dev/nvidia<minor>``) of the GPU with this UUID:
+    from the driver's ``/proc`` files, else from NVML when given."""
     gpus = proc_root / "driver" / "nvidia" / "gpus"
     for info in sorted(gpus.glob("*/information")):
         fields = {}
@@ -85,6 +86,12 @@ def gpu_minor(uuid: str, proc_root: Path = Path("/proc")) -> int:
             fields[key.strip()] = value.strip()
         if fields.get("GPU UUID") == uuid:
             return int(fields["Device Minor"])
+    if nvml is not None:
+        try:
+            handle = nvml.nvmlDeviceGetHandleByUUID(uuid.encode())
+            return int(nvml.nvmlDeviceGetMinorNumber(handle))
+        except Exception as exc:  # NVMLError_NotFound, ...
+            raise GpuUnavailable(f"GPU {uuid}: NVML does not know it ({exc})") from None
     raise GpuUnavailable(f"GPU {uuid} is not listed under {gpus}")
 
 
@@ -127,6 +134,7 @@ def gpu_container_kwargs(
     dev_root: Path = Path("/dev"),
     proc_root: Path = Path("/proc"),
     lib_dirs: Iterable[Path] | None = None,
+    nvml: Any = None,
 ) -> dict[str, Any]:
     """``devices``, ``device_requests``, extra ``mounts`` and ``environment``."""
     from docker.types import DeviceRequest, Mount
@@ -152,7 +160,7 @@ def gpu_container_kwargs(
             DeviceRequest(driver="cdi", device_ids=[f"nvidia.com/gpu={uuid}"])
         ]
     else:
-        minor = gpu_minor(uuid, proc_root)
+        minor = gpu_minor(uuid, proc_root, nvml)
         names = [f"nvidia{minor}", *CONTROL_NODES]
         if not (dev_root / names[0]).exists() or not (dev_root / "nvidiactl").exists():
             raise GpuUnavailable(

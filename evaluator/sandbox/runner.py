@@ -191,6 +191,7 @@ class Sandbox:
             dev_root=self.config.gpu_dev_root,
             proc_root=self.config.gpu_proc_root,
             lib_dirs=self.config.gpu_lib_dirs,
+            nvml=self._nvml,
         )
         kwargs: dict[str, Any] = dict(
             image=image_id,
@@ -345,6 +346,8 @@ class Sandbox:
             else None
         )
         deadline = time.time() + limits.time_s + self.config.deadline_grace_s
+        if limits.gpus and self._nvml is None:
+            self._nvml = gpumod.load_nvml()  # minor numbers (inject), peak memory
         kwargs = self.container_kwargs(
             job_id=result.job_id,
             image_id=result.image_id,
@@ -358,7 +361,7 @@ class Sandbox:
             job_dir=result.job_dir,
         )
         gpu_sampler = None
-        nvml = self._nvml or (gpumod.load_nvml() if limits.gpus else None)
+        nvml = self._nvml
         if limits.gpus and nvml is not None:
             gpu_sampler = gpumod.GpuMemorySampler(nvml, gpu_uuid or "")
         container = None

@@ -338,3 +338,21 @@ def test_library_folders_setting(tmp_path, monkeypatch):
         Path("/usr/local/nvidia/lib64"),
         Path("/opt/x"),
     )
+
+
+def test_minor_from_nvml_when_proc_lacks_the_driver_files(tmp_path):
+    class FakeNvml:
+        def nvmlDeviceGetHandleByUUID(self, uuid):
+            if uuid != A.encode():
+                raise LookupError("NVML_ERROR_NOT_FOUND")
+            return "h"
+
+        def nvmlDeviceGetMinorNumber(self, handle):
+            return 3
+
+    empty = tmp_path / "proc"
+    assert gpu_minor(A, empty, FakeNvml()) == 3
+    with pytest.raises(GpuUnavailable, match="NVML does not know it"):
+        gpu_minor(B, empty, FakeNvml())
+    with pytest.raises(GpuUnavailable, match="is not listed"):
+        gpu_minor(A, empty)
