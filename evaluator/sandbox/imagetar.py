@@ -115,6 +115,15 @@ def _scan(
     kept: dict[str, bytes] = {}
     total = 0
     budget = LayerBudget(caps.max_member_bytes, caps.max_layer_members)
+    # A small upload may not become a huge image: the unpacked total is also
+    # capped at max_inflation_ratio times the upload (at least 1 MiB of it).
+    by_ratio = caps.max_inflation_ratio * max(path.stat().st_size, 1 << 20)
+    unpacked_cap = min(caps.max_total_bytes, by_ratio)
+    reason = (
+        f"{caps.max_inflation_ratio} times the upload's size"
+        if by_ratio < caps.max_total_bytes
+        else "the image size limit"
+    )
     tar = _open_stream(path)
     try:
         for info in tar:
@@ -157,9 +166,9 @@ def _scan(
                 fh = tar.extractfile(info)
                 kept[name] = fh.read() if fh else b""
             elif want is None and info.size:
-                limit = min(caps.max_total_bytes - before, caps.max_member_bytes)
+                limit = min(unpacked_cap - before, caps.max_member_bytes)
                 cost = inspect_member(
-                    tar.extractfile(info), name, archive, limit, budget
+                    tar.extractfile(info), name, archive, limit, budget, reason
                 )
                 total = before + max(info.size, cost)
     except (tarfile.TarError, OSError, EOFError) as exc:

@@ -103,7 +103,14 @@ def _drain(stream) -> None:
         pass
 
 
-def inspect_member(fh, name: str, archive: str, limit: int, budget: LayerBudget) -> int:
+def inspect_member(
+    fh,
+    name: str,
+    archive: str,
+    limit: int,
+    budget: LayerBudget,
+    reason: str = "the image size limit",
+) -> int:
     """Stream one archive member; returns the bytes it costs once unpacked.
 
     ``limit`` is the most it may cost (what is left of the total cap, and the
@@ -117,8 +124,8 @@ def inspect_member(fh, name: str, archive: str, limit: int, budget: LayerBudget)
     def over(n: int) -> None:
         what = f"inflates ({kind}) to" if kind else "unpacks to"
         raise ValidationError(
-            f"{archive}: layer {name!r} {what} more than {limit} bytes, over the "
-            "image size limit (counted before loading)"
+            f"{archive}: layer {name!r} {what} more than {limit} bytes, over "
+            f"{reason} (counted before loading)"
         )
 
     if kind == "zstd":

@@ -321,3 +321,21 @@ def test_zstd_layer_refused(tmp_path):
 def test_corrupt_gzip_layer_refused(tmp_path):
     path = make_image_tar(tmp_path / "c.tar", [b"\x1f\x8b\x08\x00" + b"junk" * 100])
     reject(path, "is corrupt")
+
+
+def test_small_upload_cannot_become_a_huge_image(tmp_path):
+    # 2 GiB of zeros in a ~2 MB upload, refused with the default caps by the
+    # inflation ratio (100x the upload) long before 2 GiB are inflated.
+    path = make_image_tar(tmp_path / "bomb2g.tar", [_bomb_layer("gzip", 2048)])
+    assert path.stat().st_size < 3 << 20
+    t0 = time.monotonic()
+    reject(path, "over 100 times the upload's size")
+    assert time.monotonic() - t0 < 20
+    # An honest compressible layer (10x) passes.
+    import gzip
+    import os
+
+    layer = layer_tar({"w": os.urandom(1 << 20) + b"\0" * (9 << 20)})
+    ok = make_image_tar(tmp_path / "ok.tar", [gzip.compress(layer, 6)])
+    assert validate_image_tar(ok)
+    reject(ok, "over 2 times the upload's size", ImageCaps(max_inflation_ratio=2))
