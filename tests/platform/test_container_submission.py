@@ -10,8 +10,9 @@ from tests.sandbox.conftest import baseline_tar, engine  # noqa: F401  (fixtures
 
 @pytest.mark.docker
 @pytest.mark.slow
-def test_container_submission_scored_with_efficiency(api, eurosat, baseline_tar, settings, tmp_path):  # noqa: F811
+def test_container_submission_scored_with_efficiency(api, eurosat, baseline_tar, settings, tmp_path, engine):  # noqa: F811
     settings.EARTHBENCH_SANDBOX_DIR = tmp_path / "sandbox"
+    before = {i.id for i in engine.images.list(all=True)}
     with open(baseline_tar, "rb") as fh:
         r = api.post(
             "/api/v1/submissions/",
@@ -22,6 +23,7 @@ def test_container_submission_scored_with_efficiency(api, eurosat, baseline_tar,
     sub = Submission.objects.get(pk=r.json()["id"])
     assert sub.status == "scored", (sub.error, sub.log_tail)
     assert sub.image_digest.startswith("sha256:")
+    assert {i.id for i in engine.images.list(all=True)} == before  # removed after the run
     assert sub.efficiency["latency_ms_per_sample"] > 0 and sub.efficiency["peak_memory_mb"] > 1
     lb = APIClient().get(f"/api/v1/benchmarks/{eurosat.slug}/leaderboard/").json()["results"]
     row = next(x for x in lb if x["submission_id"] == sub.pk)
