@@ -45,7 +45,9 @@ run() {
   mkdir -p "$out" "$base"
   [ -f "$CARRY/engine.tar.xz" ] || die "no $CARRY/engine.tar.xz: run '$0 prepare' here first"
   t0=$(date +%s)
-  mkdir -p "$base/bin" && tar -C "$base" -xJf "$CARRY/engine.tar.xz" || die "unpack failed"
+  # Python's lzma: no xz binary needed on the device machine.
+  "${PYTHON:-python3}" -c 'import sys, tarfile; tarfile.open(sys.argv[1], "r:xz").extractall(sys.argv[2], filter="data")' \
+    "$CARRY/engine.tar.xz" "$base" || die "unpack failed"
   say "engine unpacked in $(( $(date +%s) - t0 )) s"
   export PATH="$base/bin:$PATH" DOCKER_HOST="unix://$base/docker.sock"
   export PYTHONPATH="$REPO:$CARRY/py${PYTHONPATH:+:$PYTHONPATH}"
