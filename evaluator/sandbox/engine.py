@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import ValidationError
-from evaluator.sandbox.images import ImageLeases, image_exists, remove_image
+from evaluator.sandbox.images import ImageLeases, Lease, image_exists, remove_image
 from evaluator.sandbox.imagetar import (
     ImageInfo,
     check_config,
@@ -69,8 +69,16 @@ def load_image(
     ``job_id`` first (see :mod:`evaluator.sandbox.images`); the caller then
     releases it after the run (or uses :func:`loaded_image`).
     """
-    caps = caps or ImageCaps()
-    path = Path(path)
+    return _load(client, Path(path), caps or ImageCaps(), leases, job_id)[0]
+
+
+def _load(
+    client: Any,
+    path: Path,
+    caps: ImageCaps,
+    leases: ImageLeases | None,
+    job_id: str | None,
+) -> tuple[ImageInfo, Lease | None]:
     info = validate_image_tar(path, caps)
     if leases is not None:
         if not job_id:
@@ -87,7 +95,9 @@ def load_image(
         elif owned:
             remove_image(client, info.image_id)
         raise
-    return info
+    if lease is not None and leases is not None:
+        leases.refresh(lease)  # a long load must not look like a dead worker's
+    return info, lease
 
 
 @contextmanager
@@ -100,8 +110,8 @@ def loaded_image(
 ) -> Iterator[ImageInfo]:
     """``load_image`` under a lease; the image is removed on leaving the block
     (when no other job holds it), whatever happened inside."""
-    info = load_image(client, path, caps, leases=leases, job_id=job_id)
-    lease = leases.acquire(client, info.image_id, job_id)
+    info, lease = _load(client, Path(path), caps or ImageCaps(), leases, job_id)
+    assert lease is not None
     try:
         yield info
     finally:

@@ -106,6 +106,15 @@ class ImageLeases:
             (d / job_id).write_text(f"{time.time():.0f}\n")
         return Lease(image_id, job_id, owned=True)
 
+    def refresh(self, lease: Lease) -> None:
+        """Re-date (or re-create, if the reaper took it) an owned lease."""
+        if not lease.owned:
+            return
+        d = self.root / _hex(lease.image_id)
+        with self._locked():
+            d.mkdir(exist_ok=True)
+            (d / lease.job_id).write_text(f"{time.time():.0f}\n")
+
     def release(self, client: Any, lease: Lease) -> bool:
         """Drop the lease; remove the image when no lease is left. True if gone."""
         if not lease.owned:

@@ -174,3 +174,28 @@ def test_reaper_removes_the_image_of_a_dead_worker(engine, busybox_image, tmp_pa
             all=True, filters={"label": "earthbench.job=crash"}
         ):
             c.remove(force=True)
+
+
+def test_a_load_longer_than_the_grace_keeps_its_lease(
+    engine, busybox_image, tmp_path, monkeypatch
+):
+    # The reaper runs while the upload is still streaming to the engine and
+    # drops the stale-looking lease (grace 0): the loading job re-creates it
+    # after the load, and still removes the image at the end.
+    import evaluator.sandbox.engine as engine_mod
+
+    before = engine_images(engine)
+    leases = ImageLeases(tmp_path / "jobs", grace_s=0)
+    real_stream = engine_mod.load_stream
+
+    def stream_then_reap(path):
+        yield from real_stream(path)
+        # The body is not finished yet: the engine has not created the image.
+        leases.reap(engine, now=time.time() + 10)
+        assert leases.tracked() == []
+
+    monkeypatch.setattr(engine_mod, "load_stream", stream_then_reap)
+    with loaded_image(engine, fresh_image(tmp_path), leases, "slow") as info:
+        assert leases.tracked() == [info.image_id]
+        assert info.image_id in engine_images(engine)
+    assert engine_images(engine) == before
