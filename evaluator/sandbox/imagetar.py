@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluator.errors import ValidationError
+from evaluator.sandbox.layers import LayerBudget, inspect_member
 from evaluator.sandbox.limits import ImageCaps
 
 _FORBIDDEN_ENV = ("LD_PRELOAD", "LD_AUDIT")
@@ -105,12 +106,24 @@ def _scan(
     """One pass over the archive: member table, kept small documents, total size.
 
     ``want`` names the members whose bytes to keep; None keeps ``manifest.json``,
-    ``index.json`` and legacy ``*.json`` configs.
+    ``index.json`` and legacy ``*.json`` configs, and also streams every other
+    member through :func:`inspect_member`, so the total is what the engine
+    stores once it has inflated and unpacked the layers.
     """
     archive = path.name
     members: dict[str, _Member] = {}
     kept: dict[str, bytes] = {}
     total = 0
+    budget = LayerBudget(caps.max_member_bytes, caps.max_layer_members)
+    # A small upload may not become a huge image: the unpacked total is also
+    # capped at max_inflation_ratio times the upload (at least 1 MiB of it).
+    by_ratio = caps.max_inflation_ratio * max(path.stat().st_size, 1 << 20)
+    unpacked_cap = min(caps.max_total_bytes, by_ratio)
+    reason = (
+        f"{caps.max_inflation_ratio} times the upload's size"
+        if by_ratio < caps.max_total_bytes
+        else "the image size limit"
+    )
     tar = _open_stream(path)
     try:
         for info in tar:
@@ -135,6 +148,7 @@ def _scan(
                     f"{archive}: entry {name!r} is {info.size} bytes, over the "
                     f"per-file limit of {caps.max_member_bytes}"
                 )
+            before = total
             total += info.size
             if total > caps.max_total_bytes:
                 raise ValidationError(
@@ -151,6 +165,12 @@ def _scan(
             if keep and info.size <= caps.max_json_bytes:
                 fh = tar.extractfile(info)
                 kept[name] = fh.read() if fh else b""
+            elif want is None and info.size:
+                limit = min(unpacked_cap - before, caps.max_member_bytes)
+                cost = inspect_member(
+                    tar.extractfile(info), name, archive, limit, budget, reason
+                )
+                total = before + max(info.size, cost)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ValidationError(f"{archive}: corrupt tar archive ({exc})") from None
     finally:

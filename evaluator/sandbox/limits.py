@@ -54,6 +54,10 @@ class ImageCaps:
         "EARTHBENCH_IMAGE_MAX_MEMBER_BYTES", 10 * 1024 * MIB
     )
     max_members: int = _env_int("EARTHBENCH_IMAGE_MAX_MEMBERS", 10_000)
+    # Entries inside all layers together (files, folders, links once unpacked).
+    max_layer_members: int = _env_int("EARTHBENCH_IMAGE_MAX_LAYER_MEMBERS", 1_000_000)
+    # Unpacked image size at most this many times the upload (gzip bombs).
+    max_inflation_ratio: int = _env_int("EARTHBENCH_IMAGE_MAX_INFLATION_RATIO", 100)
     max_json_bytes: int = 4 * MIB  # manifest / config documents
     architecture: str = "amd64"
     os: str = "linux"

@@ -17,6 +17,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,9 +26,16 @@ from typing import Any
 from evaluator.errors import ValidationError
 from evaluator.sandbox import gpu as gpumod
 from evaluator.sandbox.engine import docker_client
+from evaluator.sandbox.gpuattach import (
+    gpu_container_kwargs,
+    gpu_lib_dirs,
+    gpu_mode,
+    hold_gpu,
+)
 from evaluator.sandbox.limits import MIB, Limits
 from evaluator.sandbox.logs import TailBuffer
 from evaluator.sandbox.measure import CGROUP_ROOT, Sampler, remove_cgroup_parent
+from evaluator.sandbox.outputfs import mount_output, output_mode, unmount_output
 from evaluator.sandbox.staging import (
     InputSample,
     check_output,
@@ -57,6 +65,15 @@ class SandboxConfig:
     sample_interval_s: float = 0.1
     deadline_grace_s: float = 120.0  # the reaper waits this long past the time limit
     log_tail_lines: int = 200
+    # "tmpfs": /output is a size/inode-capped tmpfs (caps hold during the run);
+    # "bind": a plain folder, checked after exit (see outputfs.py).
+    output_mode: str = field(default_factory=output_mode)
+    # How the job's GPU is attached (EARTHBENCH_GPU_MODE; see gpuattach.py) and
+    # where "inject" looks for device nodes, /proc/driver/nvidia and libraries.
+    gpu_mode: str = field(default_factory=gpu_mode)
+    gpu_dev_root: Path = Path("/dev")
+    gpu_proc_root: Path = Path("/proc")
+    gpu_lib_dirs: tuple[Path, ...] | None = field(default_factory=gpu_lib_dirs)
 
 
 @dataclass
@@ -96,6 +113,7 @@ class RunResult:
         return 1000.0 * run / self.n_samples if self.n_samples else None
 
     def cleanup(self) -> None:
+        unmount_output(self.output_dir)
         shutil.rmtree(self.job_dir, ignore_errors=True)
 
     def __enter__(self) -> RunResult:
@@ -167,6 +185,14 @@ class Sandbox:
         fsize = limits.fsize_mb * MIB
         if limits.gpus and not gpu_uuid:
             raise ValueError("limits.gpus=1 needs a gpu_uuid (one job per GPU)")
+        gpu = gpu_container_kwargs(
+            self.config.gpu_mode,
+            gpu_uuid if limits.gpus else None,
+            dev_root=self.config.gpu_dev_root,
+            proc_root=self.config.gpu_proc_root,
+            lib_dirs=self.config.gpu_lib_dirs,
+            nvml=self._nvml,
+        )
         kwargs: dict[str, Any] = dict(
             image=image_id,
             command=None,  # the image's ENTRYPOINT/CMD, no arguments
@@ -179,6 +205,7 @@ class Sandbox:
                 "MAX_MEMORY_MB": str(limits.memory_mb),
                 "EARTHBENCH_TASK_KIND": task_kind,
                 "HOME": "/tmp",  # the forced uid has no home; / is read-only
+                **gpu["environment"],  # inject: LD_LIBRARY_PATH of the driver libs
             },
             use_config_proxy=False,  # never copy the worker's proxy settings in
             network_mode="none",
@@ -200,13 +227,15 @@ class Sandbox:
             mounts=[
                 Mount("/input", str(input_dir), type="bind", read_only=True),
                 Mount("/output", str(output_dir), type="bind", read_only=False),
+                *gpu["mounts"],  # inject: driver libraries, read-only
             ],
             ulimits=[
                 Ulimit(name="nofile", soft=limits.nofile, hard=limits.nofile),
                 Ulimit(name="core", soft=0, hard=0),
                 Ulimit(name="fsize", soft=fsize, hard=fsize),
             ],
-            device_requests=gpumod.device_requests(gpu_uuid if limits.gpus else None),
+            devices=gpu["devices"],  # inject: only this job's GPU nodes
+            device_requests=gpu["device_requests"],
             labels={
                 LABEL_JOB: job_id,
                 LABEL_DEADLINE: str(int(deadline or 0)),
@@ -255,6 +284,7 @@ class Sandbox:
             output_dir=job_dir / "output",
             n_samples=len(samples),
         )
+        stack = ExitStack()
         try:
             input_dir = stage_input(
                 job_dir / "input",
@@ -264,14 +294,35 @@ class Sandbox:
                 extra=extra,
             )
             make_output_dir(result.output_dir, self.config.uid, self.config.gid)
-            self._execute(result, input_dir, task_kind, limits, gpu_uuid)
+            held = stack.enter_context(self._gpu(limits, gpu_uuid))
+            if output_mode(self.config.output_mode) == "tmpfs":
+                mount_output(
+                    result.output_dir,
+                    max_mb=limits.output_max_mb,
+                    max_files=limits.output_max_files,
+                    uid=self.config.uid,
+                    gid=self.config.gid,
+                )
+            self._execute(result, input_dir, task_kind, limits, held)
         except BaseException:
             result.cleanup()
             raise
         finally:
+            stack.close()  # the GPU is free again
             shutil.rmtree(job_dir / "input", ignore_errors=True)
         self._judge(result, limits, expected_outputs)
         return result
+
+    def _gpu(self, limits: Limits, gpu_uuid: str | None):
+        """Hold the job's GPU (or any free one NVML lists) for the run."""
+        if not limits.gpus:
+            return nullcontext(None)  # no GPU: nothing to hold
+        if gpu_uuid:
+            candidates = [gpu_uuid]
+        else:
+            nvml = self._nvml or gpumod.load_nvml()
+            candidates = [g.uuid for g in gpumod.list_gpus(nvml)]
+        return hold_gpu(candidates, self.config.work_root / ".gpus")
 
     def _execute(
         self,
@@ -295,6 +346,8 @@ class Sandbox:
             else None
         )
         deadline = time.time() + limits.time_s + self.config.deadline_grace_s
+        if limits.gpus and self._nvml is None:
+            self._nvml = gpumod.load_nvml()  # minor numbers (inject), peak memory
         kwargs = self.container_kwargs(
             job_id=result.job_id,
             image_id=result.image_id,
@@ -308,7 +361,7 @@ class Sandbox:
             job_dir=result.job_dir,
         )
         gpu_sampler = None
-        nvml = self._nvml or (gpumod.load_nvml() if limits.gpus else None)
+        nvml = self._nvml
         if limits.gpus and nvml is not None:
             gpu_sampler = gpumod.GpuMemorySampler(nvml, gpu_uuid or "")
         container = None
@@ -433,34 +486,6 @@ def _signal_hint(code: int | None) -> str:
     return f" ({hints[code]})" if code in hints else ""
 
 
-def reap_expired(
-    client: Any, now: float | None = None, work_root: Path | None = None
-) -> list[str]:
-    """Remove sandbox containers past their deadline label; returns their job ids.
+from evaluator.sandbox.reaper import reap_expired  # noqa: E402  (re-export)
 
-    Run periodically (a worker can die mid-run and leave its container). The
-    caller marks those jobs failed or retries them; folders are removed only
-    when they lie under ``work_root``.
-    """
-    now = time.time() if now is None else now
-    reaped = []
-    for c in client.containers.list(all=True, filters={"label": LABEL_JOB}):
-        labels = c.labels or {}
-        try:
-            deadline = float(labels.get(LABEL_DEADLINE, "0"))
-        except ValueError:
-            deadline = 0.0
-        if deadline > now:
-            continue
-        try:
-            c.remove(force=True, v=True)
-        except Exception:
-            continue  # removed meanwhile by its own worker
-        job = labels.get(LABEL_JOB, "")
-        reaped.append(job)
-        if _JOB_ID.match(job):
-            remove_cgroup_parent(f"/{CGROUP_PARENT_ROOT}/{job}")
-        workdir = Path(labels.get(LABEL_WORKDIR) or "/nonexistent")
-        if work_root is not None and workdir.resolve().parent == work_root.resolve():
-            shutil.rmtree(workdir, ignore_errors=True)
-    return reaped
+__all__ = ["RunResult", "Sandbox", "SandboxConfig", "reap_expired"]

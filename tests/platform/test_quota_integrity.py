@@ -8,6 +8,7 @@ could exceed the team's daily compute budget is refused before it starts.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from datetime import timedelta
@@ -122,6 +123,18 @@ class FakeSandbox:
                          run_s=FakeSandbox.seconds, error=FakeSandbox.outcome)
 
 
+def _fake_loaded_image(error):
+    """Stands in for ``evaluator.sandbox.loaded_image`` (load, then remove the image)."""
+
+    @contextlib.contextmanager
+    def loaded_image(client, path, leases, job_id):
+        if error is not None:
+            raise error
+        yield type("I", (), {"image_id": "sha256:x"})()
+
+    return loaded_image
+
+
 @pytest.fixture
 def fake_engine(bench, monkeypatch, tmp_path, settings):
     settings.EARTHBENCH_SANDBOX_DIR = tmp_path
@@ -131,7 +144,7 @@ def fake_engine(bench, monkeypatch, tmp_path, settings):
     FakeSandbox.runs = []
     monkeypatch.setattr(sandbox_mod, "Sandbox", FakeSandbox)
     monkeypatch.setattr(sandbox_mod, "docker_client", lambda: object())
-    monkeypatch.setattr(sandbox_mod, "load_image", lambda client, path: type("I", (), {"image_id": "sha256:x"})())
+    monkeypatch.setattr(sandbox_mod, "loaded_image", _fake_loaded_image(None))
     monkeypatch.setattr(containers, "benchmark_input_samples", lambda b: [])
     return bench
 
@@ -154,10 +167,10 @@ def test_failed_container_run_counts_against_quota_and_budget(fake_engine, user,
 def test_refusal_before_the_container_starts_is_free(fake_engine, user, monkeypatch):
     import evaluator
 
-    def bad_image(client, path):
-        raise evaluator.ValidationError("model.tar: not a docker save archive")
-
-    monkeypatch.setattr(sandbox_mod, "load_image", bad_image)
+    monkeypatch.setattr(
+        sandbox_mod, "loaded_image",
+        _fake_loaded_image(evaluator.ValidationError("model.tar: not a docker save archive")),
+    )
     sub = submit(user, fake_engine, kind="container")
     containers.submission_run_container(submission_id=sub.pk)
     sub.refresh_from_db()
@@ -218,3 +231,19 @@ def test_prediction_only_benchmark_reports_no_compute_budget(bench, user):
     bench.save()
     q = services.quota_for(team=team_for_user(user=user), benchmark=bench)
     assert q.compute_limit_s == 0 and q.compute_remaining_s is None
+
+
+def test_no_free_gpu_releases_the_reserved_compute_and_costs_nothing(fake_engine, user, monkeypatch):
+    from evaluator.sandbox import GpuUnavailable
+
+    def no_gpu(self, *, job_id, limits, **kw):
+        raise GpuUnavailable("every GPU of this worker is busy")
+
+    monkeypatch.setattr(FakeSandbox, "run", no_gpu)
+    sub = submit(user, fake_engine, kind="container")
+    containers.submission_run_container(submission_id=sub.pk)
+    sub.refresh_from_db()
+    assert sub.status == "failed" and "does not count against your quota" in sub.error
+    assert sub.container_started_at is None and sub.compute_seconds == 0.0
+    q = services.quota_for(team=team_for_user(user=user), benchmark=fake_engine)
+    assert q.used == 0 and q.compute_used_s == 0.0

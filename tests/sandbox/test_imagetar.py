@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import tarfile
+import time
 
 import pytest
 
@@ -251,3 +252,90 @@ def test_load_stream_removes_tags_and_keeps_content(tmp_path, layout):
     assert manifest[0]["RepoTags"] is None
     # Everything else is byte-identical, so the pinned id does not change.
     assert validate_image_tar(out).image_id == validate_image_tar(src).image_id
+
+
+# -- layers are counted as the engine unpacks them (issue 18) -----------------
+def _bomb_layer(kind: str, mib: int) -> bytes:
+    """A layer tar of ``mib`` MiB of zeros, compressed; tiny on the wire.
+
+    gzip is written as ``mib`` concatenated members (a multi-member stream,
+    which the engine's reader inflates as one), so building it costs nothing.
+    """
+    import bz2
+    import gzip
+    import lzma
+
+    body = layer_tar({"blob": b"\0" * (1 << 20)})
+    if kind == "gzip":
+        # A tar of mib MiB: header + first MiB, then raw MiB blocks of zeros.
+        head = gzip.compress(body[: 512 + (1 << 20)], 9)
+        block = gzip.compress(b"\0" * (1 << 20), 9)
+        return head + block * mib
+    comp = {"bzip2": bz2.compress, "xz": lzma.compress}[kind]
+    return comp(layer_tar({"blob": b"\0" * (mib << 20)}))
+
+
+@pytest.mark.parametrize("kind", ["gzip", "bzip2", "xz"])
+@pytest.mark.parametrize("outer_gz", [False, True])
+def test_compressed_layer_counted_inflated(tmp_path, kind, outer_gz):
+    layer = _bomb_layer(kind, 8)
+    assert len(layer) < 200_000  # small upload ...
+    path = make_image_tar(tmp_path / "bomb.tar", [layer], compress=outer_gz)
+    caps = ImageCaps(max_total_bytes=4 << 20)
+    assert path.stat().st_size < caps.max_total_bytes
+    reject(path, f"inflates \\({kind}\\) to more than", caps)  # ... 8 MiB unpacked
+    assert validate_image_tar(path, ImageCaps(max_total_bytes=16 << 20))
+
+
+def test_gzip_layer_bomb_refused_as_soon_as_the_cap_is_crossed(tmp_path):
+    # 8 GiB once inflated, 8 MB on the wire: refused after ~1 MiB of inflation.
+    layer = _bomb_layer("gzip", 8192)
+    path = make_image_tar(tmp_path / "bomb8g.tar", [layer])
+    t0 = time.monotonic()
+    reject(path, "inflates", ImageCaps(max_total_bytes=len(layer) + (1 << 20)))
+    assert time.monotonic() - t0 < 3  # inflating 8 GiB takes far longer
+
+
+def test_gzip_layer_checked_against_the_per_file_cap(tmp_path):
+    path = make_image_tar(tmp_path / "big.tar", [_bomb_layer("gzip", 4)])
+    reject(path, "inflates", ImageCaps(max_member_bytes=2 << 20))
+
+
+def test_files_inside_layers_counted(tmp_path):
+    import gzip
+
+    layer = layer_tar({f"f{i}": b"x" for i in range(50)})
+    for data in (layer, gzip.compress(layer)):
+        path = make_image_tar(tmp_path / "many.tar", [data])
+        reject(
+            path, "limit of files inside its layers", ImageCaps(max_layer_members=20)
+        )
+        assert validate_image_tar(path, ImageCaps(max_layer_members=60))
+
+
+def test_zstd_layer_refused(tmp_path):
+    path = make_image_tar(tmp_path / "z.tar", [b"\x28\xb5\x2f\xfd" + b"\0" * 64])
+    reject(path, "zstd-compressed")
+
+
+def test_corrupt_gzip_layer_refused(tmp_path):
+    path = make_image_tar(tmp_path / "c.tar", [b"\x1f\x8b\x08\x00" + b"junk" * 100])
+    reject(path, "is corrupt")
+
+
+def test_small_upload_cannot_become_a_huge_image(tmp_path):
+    # 2 GiB of zeros in a ~2 MB upload, refused with the default caps by the
+    # inflation ratio (100x the upload) long before 2 GiB are inflated.
+    path = make_image_tar(tmp_path / "bomb2g.tar", [_bomb_layer("gzip", 2048)])
+    assert path.stat().st_size < 3 << 20
+    t0 = time.monotonic()
+    reject(path, "over 100 times the upload's size")
+    assert time.monotonic() - t0 < 20
+    # An honest compressible layer (10x) passes.
+    import gzip
+    import os
+
+    layer = layer_tar({"w": os.urandom(1 << 20) + b"\0" * (9 << 20)})
+    ok = make_image_tar(tmp_path / "ok.tar", [gzip.compress(layer, 6)])
+    assert validate_image_tar(ok)
+    reject(ok, "over 2 times the upload's size", ImageCaps(max_inflation_ratio=2))

@@ -230,6 +230,7 @@ def test_sleep_infinity_killed_at_deadline(sandbox, busybox_image, tmp_path, eng
         ("multi", "expected exactly 1"),
         ("traversal", "'..' path"),
         ("oversize", "size limit"),
+        ("gzip_layer", r"inflates \(gzip\) to more than"),
         ("ld_preload", "LD_PRELOAD"),
     ],
 )
@@ -250,6 +251,12 @@ def test_images_rejected_before_the_engine_sees_them(engine, tmp_path, case, exp
     elif case == "oversize":
         caps = ImageCaps(max_total_bytes=4096)
         layer = layer_tar({"bin/big": b"\0" * 8192})
+    elif case == "gzip_layer":  # 64 KiB on the wire, 64 MiB once the engine inflates it
+        import gzip
+
+        caps = ImageCaps(max_total_bytes=8 << 20)
+        layer = gzip.compress(layer_tar({"bin/big": b"\0" * (64 << 20)}), 9)
+        assert len(layer) < 256 << 10
     elif case == "ld_preload":
         kw["config"] = base_config(Env=["PATH=/bin", "LD_PRELOAD=/lib/evil.so"])
     tar = make_image_tar(

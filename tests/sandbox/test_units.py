@@ -273,3 +273,18 @@ def test_docker_dir_is_not_a_package():
     repo = Path(__file__).resolve().parents[2]
     assert not (repo / "docker" / "__init__.py").exists()
     assert hasattr(docker, "from_env") and "site-packages" in docker.__file__
+
+
+def test_output_mode_setting(monkeypatch):
+    from evaluator.sandbox.outputfs import output_mode, tmpfs_options
+
+    monkeypatch.delenv("EARTHBENCH_SANDBOX_OUTPUT", raising=False)
+    assert output_mode() == "tmpfs"
+    monkeypatch.setenv("EARTHBENCH_SANDBOX_OUTPUT", "bind")
+    assert output_mode() == "bind"
+    monkeypatch.setenv("EARTHBENCH_SANDBOX_OUTPUT", "disk")
+    with pytest.raises(ValueError, match="EARTHBENCH_SANDBOX_OUTPUT='disk'"):
+        output_mode()
+    assert tmpfs_options(max_mb=2, max_files=10, uid=7, gid=8) == (
+        "size=2097152,nr_inodes=26,mode=0755,uid=7,gid=8,nosuid,nodev,noexec"
+    )

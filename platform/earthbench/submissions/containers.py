@@ -86,61 +86,55 @@ def _record_compute(sub: Submission, seconds: float) -> None:
     Submission.objects.filter(pk=sub.pk).update(compute_seconds=round(float(seconds), 3))
 
 
+def _release_compute(sub: Submission) -> None:
+    """Undo ``container_reserve_compute`` for a run that never started."""
+    Submission.objects.filter(pk=sub.pk).update(container_started_at=None, compute_seconds=0.0)
+
+
 def submission_run_container(*, submission_id: int) -> Submission | None:
     sub = services.submission_start(submission_id=submission_id)
     if sub is None:
         return None
-    from evaluator.sandbox import Sandbox, SandboxConfig, docker_client, load_image
+    from evaluator.sandbox import (
+        GpuUnavailable,
+        ImageLeases,
+        Sandbox,
+        SandboxConfig,
+        docker_client,
+        loaded_image,
+    )
 
+    job_id = f"sub{sub.pk}-a{sub.attempts}"
+    work_root = Path(settings.EARTHBENCH_SANDBOX_DIR)
     bench = sub.benchmark
     started = False  # refusals before the container starts stay free
     try:
         client = docker_client()
-        info = load_image(client, storage.absolute(sub.file_path))
-        Submission.objects.filter(pk=sub.pk).update(image_digest=info.image_id)
-        sandbox = Sandbox(
-            SandboxConfig(work_root=Path(settings.EARTHBENCH_SANDBOX_DIR)), client=client
-        )
-        limits = _limits(bench)
-        try:
-            container_reserve_compute(submission_id=sub.pk, time_limit_s=limits.time_s)
-        except BudgetExceeded as exc:
-            services.submission_fail(submission_id=sub.pk, message=str(exc), counts=False)
-            return _reload(sub)
-        started = True
-        with sandbox.run(
-            job_id=f"sub{sub.pk}-a{sub.attempts}",
-            image_id=info.image_id,
-            samples=benchmark_input_samples(bench),
-            benchmark=bench.slug,
-            task_kind=bench.task_kind,
-            limits=limits,
-            expected_outputs=(),
-            gpu_uuid=settings.EARTHBENCH_WORKER_GPU_UUID or None,
-        ) as run:
-            Submission.objects.filter(pk=sub.pk).update(log_tail=run.log_tail[-8000:])
-            _record_compute(sub, run.run_s if run.run_s is not None else run.wall_s)
-            if not run.ok:
-                # The container ran: it counts against the quota (a sleeper, a
-                # fork bomb or a memory bomb is not free).
-                services.submission_fail(submission_id=sub.pk, message=run.error, counts=True)
+        sandbox = Sandbox(SandboxConfig(work_root=work_root), client=client)
+        # The image is removed again when the block ends (run, refusal or error);
+        # if this worker dies, the reaper removes it (see ImageLeases).
+        with loaded_image(
+            client, storage.absolute(sub.file_path), ImageLeases(work_root), job_id
+        ) as info:
+            Submission.objects.filter(pk=sub.pk).update(image_digest=info.image_id)
+            limits = _limits(bench)
+            try:
+                container_reserve_compute(submission_id=sub.pk, time_limit_s=limits.time_s)
+            except BudgetExceeded as exc:
+                services.submission_fail(submission_id=sub.pk, message=str(exc), counts=False)
                 return _reload(sub)
-            results = services.compute_scores(benchmark=bench, predictions_path=run.output_dir)
-            mib = 1024 * 1024
-            efficiency = {
-                "latency_ms_per_sample": round(run.latency_ms_per_sample or 0.0, 3),
-                "wall_s": round(run.wall_s, 3),
-                "peak_memory_mb": round(run.peak_memory_bytes / mib, 1) if run.peak_memory_bytes else None,
-                "peak_gpu_memory_mb": (
-                    round(run.peak_gpu_memory_bytes / mib, 1) if run.peak_gpu_memory_bytes else None
-                ),
-                "n_samples": run.n_samples,
-            }
-            services.submission_record_scores(
-                submission_id=sub.pk, results=results, efficiency=efficiency
-            )
+            started = True
+            _run_and_score(sub, sandbox, info, job_id, limits)
     except evaluator.ValidationError as exc:
         services.submission_fail(submission_id=sub.pk, message=str(exc), counts=started)
+    except GpuUnavailable as exc:  # none free / none here: not the submitter's fault
+        log.warning("container submission %s: %s", sub.pk, exc)
+        if started:
+            _release_compute(sub)  # the container never started
+        services.submission_fail(
+            submission_id=sub.pk,
+            message=f"not run: {exc}; it does not count against your quota, submit again",
+        )
     except Exception:
         log.exception("container submission %s failed", sub.pk)
         if started:
@@ -151,6 +145,41 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
             counts=False,  # our fault, not the participant's
         )
     return _reload(sub)
+
+
+def _run_and_score(sub: Submission, sandbox, info, job_id: str, limits) -> None:
+    bench = sub.benchmark
+    with sandbox.run(
+        job_id=job_id,
+        image_id=info.image_id,
+        samples=benchmark_input_samples(bench),
+        benchmark=bench.slug,
+        task_kind=bench.task_kind,
+        limits=limits,
+        expected_outputs=(),
+        gpu_uuid=settings.EARTHBENCH_WORKER_GPU_UUID or None,
+    ) as run:
+        Submission.objects.filter(pk=sub.pk).update(log_tail=run.log_tail[-8000:])
+        _record_compute(sub, run.run_s if run.run_s is not None else run.wall_s)
+        if not run.ok:
+            # The container ran: it counts against the quota (a sleeper, a fork
+            # bomb or a memory bomb is not free).
+            services.submission_fail(submission_id=sub.pk, message=run.error, counts=True)
+            return
+        results = services.compute_scores(benchmark=bench, predictions_path=run.output_dir)
+        mib = 1024 * 1024
+        efficiency = {
+            "latency_ms_per_sample": round(run.latency_ms_per_sample or 0.0, 3),
+            "wall_s": round(run.wall_s, 3),
+            "peak_memory_mb": round(run.peak_memory_bytes / mib, 1) if run.peak_memory_bytes else None,
+            "peak_gpu_memory_mb": (
+                round(run.peak_gpu_memory_bytes / mib, 1) if run.peak_gpu_memory_bytes else None
+            ),
+            "n_samples": run.n_samples,
+        }
+        services.submission_record_scores(
+            submission_id=sub.pk, results=results, efficiency=efficiency
+        )
 
 
 def _reload(sub: Submission) -> Submission:
