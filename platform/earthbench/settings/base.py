@@ -40,6 +40,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversize body is refused (413) before any parser reads it, then
+    # "database is locked" anywhere below becomes 503 + Retry-After.
+    "earthbench.guards.BodyLimitMiddleware",
+    "earthbench.guards.DatabaseBusyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -131,6 +135,26 @@ EARTHBENCH_WORKER_GPU_UUID = os.environ.get("EARTHBENCH_WORKER_GPU_UUID", "")
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+# Request bodies (earthbench.guards.BodyLimitMiddleware): anonymous callers may
+# send this much; a valid session or token the largest upload plus 1 MiB of
+# multipart overhead. Checked on Content-Length and while a chunked body streams.
+EARTHBENCH_ANON_MAX_BODY_BYTES = int(os.environ.get("EARTHBENCH_ANON_MAX_BODY_BYTES", 1024**2))
+EARTHBENCH_MAX_BODY_BYTES = int(
+    os.environ.get(
+        "EARTHBENCH_MAX_BODY_BYTES",
+        max(EARTHBENCH_MAX_UPLOAD_BYTES, EARTHBENCH_MAX_CONTAINER_BYTES) + 1024**2,
+    )
+)
+
+
+def upload_temp_dir(storage_dir: Path) -> str:
+    """Spooled uploads go to the storage volume, not the root disk's /tmp."""
+    path = Path(os.environ.get("EARTHBENCH_UPLOAD_TEMP_DIR", storage_dir / "tmp" / "uploads"))
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+FILE_UPLOAD_TEMP_DIR = upload_temp_dir(EARTHBENCH_STORAGE_DIR)
 
 # Celery
 CELERY_BROKER_URL = os.environ.get(
