@@ -79,8 +79,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web and worker share one SQLite file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    # Web and worker share one SQLite file. WAL: readers never block the writer
+    # nor it them. IMMEDIATE: an atomic block takes the write lock when it begins,
+    # so two transactions that read and then write cannot deadlock (a deferred
+    # one fails at once with "database is locked" when it tries to upgrade). The
+    # busy timeout makes a writer wait for the lock; past it the request answers
+    # 503 + Retry-After (earthbench.guards) and the worker retries.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=int(os.environ.get("EARTHBENCH_SQLITE_TIMEOUT_S", 20)),
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -127,6 +136,16 @@ EARTHBENCH_MAX_ATTEMPTS = int(os.environ.get("EARTHBENCH_MAX_ATTEMPTS", 3))
 # A redelivered task finding its submission "running" takes it over only after
 # this long (the first worker is presumed dead); sooner it is a duplicate.
 EARTHBENCH_RETAKE_AFTER_S = int(os.environ.get("EARTHBENCH_RETAKE_AFTER_S", 600))
+# Liveness (submissions/heartbeat.py): a scoring worker writes a heartbeat every
+# EARTHBENCH_HEARTBEAT_S; the reaper requeues a running submission whose
+# heartbeat is older than EARTHBENCH_HEARTBEAT_TIMEOUT_S, and a queued one older
+# than EARTHBENCH_QUEUED_ORPHAN_S with no message waiting in the broker.
+EARTHBENCH_HEARTBEAT_S = float(os.environ.get("EARTHBENCH_HEARTBEAT_S", 10))
+EARTHBENCH_HEARTBEAT_TIMEOUT_S = int(os.environ.get("EARTHBENCH_HEARTBEAT_TIMEOUT_S", 60))
+EARTHBENCH_QUEUED_ORPHAN_S = int(os.environ.get("EARTHBENCH_QUEUED_ORPHAN_S", 60))
+EARTHBENCH_REAP_EVERY_S = float(os.environ.get("EARTHBENCH_REAP_EVERY_S", 30))
+# Worker writes that meet "database is locked" (SQLite) are retried this often.
+EARTHBENCH_DB_RETRIES = int(os.environ.get("EARTHBENCH_DB_RETRIES", 8))
 
 # Container runs: staging folders (same path on the host and in the GPU worker)
 # and the GPU this worker owns (one worker per GPU, concurrency 1).
@@ -169,6 +188,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # run, or a healthy run is handed to a second worker (which then waits for
 # EARTHBENCH_RETAKE_AFTER_S before taking it over).
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith("sqla+sqlite"):
+    # The embedded broker's SQLite file: wait for its lock (SQLAlchemy's
+    # create_engine gets these options) instead of failing a publish.
+    CELERY_BROKER_TRANSPORT_OPTIONS["connect_args"] = {"timeout": 30}
 if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int(
         os.environ["CELERY_VISIBILITY_TIMEOUT"]
@@ -189,7 +212,7 @@ CELERY_TASK_DEFAULT_QUEUE = "scoring"
 CELERY_BEAT_SCHEDULE = {
     "reap-stuck-submissions": {
         "task": "earthbench.submissions.tasks.reap_stuck_submissions",
-        "schedule": 60.0,
+        "schedule": EARTHBENCH_REAP_EVERY_S,
     },
     "reap-containers": {
         "task": "earthbench.submissions.tasks.reap_containers",
