@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from earthbench import storage
@@ -49,8 +50,8 @@ def age(sub, seconds: float, *fields: str) -> None:
 def test_heartbeat_refreshes_only_the_attempt_it_started(user, eurosat, perfect_csv):
     sub = make(user, eurosat, perfect_csv, enqueue=False)
     with heartbeat.Heartbeat(sub.pk, interval=0.05) as hb:
-        services.submission_start(submission_id=sub.pk)
-        assert wait_for(lambda: Submission.objects.get(pk=sub.pk).heartbeat_at is not None, timeout=5)
+        started = services.submission_start(submission_id=sub.pk).started_at
+        assert wait_for(lambda: Submission.objects.get(pk=sub.pk).heartbeat_at > started, timeout=5)
         # Another worker takes the run over (attempt 2): this one no longer beats it.
         Submission.objects.filter(pk=sub.pk).update(attempts=2, heartbeat_at=None)
         time.sleep(0.3)
@@ -85,7 +86,7 @@ def test_reaper_fails_a_lost_run_after_the_last_attempt(user, eurosat, perfect_c
     settings.EARTHBENCH_MAX_ATTEMPTS = 1
     sub = make(user, eurosat, perfect_csv, enqueue=False)
     services.submission_start(submission_id=sub.pk)
-    age(sub, 600, "started_at")
+    age(sub, 600, "started_at", "heartbeat_at")
     assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 1}
     sub.refresh_from_db()
     assert sub.status == "failed" and "no heartbeat" in sub.error
@@ -100,10 +101,12 @@ def test_a_superseded_attempt_cannot_record_its_result(user, eurosat, perfect_cs
     results = services.compute_scores(
         benchmark=sub.benchmark, predictions_path=storage.absolute(first.file_path)
     )
-    age(sub, 600, "started_at")
+    age(sub, 600, "started_at", "heartbeat_at")
     assert heartbeat.reap_lost_runs() == {"requeued": 1, "failed": 0}
     second = services.submission_start(submission_id=sub.pk)
     assert second.attempts == 2
+    # The new attempt is alive (the old attempt's last beat is not its own).
+    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 0}
     assert services.submission_record_scores(submission_id=sub.pk, results=results, attempt=1) is False
     services.submission_fail(submission_id=sub.pk, message="late failure", attempt=1)
     assert Submission.objects.get(pk=sub.pk).status == "running"
@@ -145,7 +148,8 @@ def test_worker_sigkilled_mid_scoring_is_scored_exactly_once(user, eurosat, perf
     sub = make(user, eurosat, perfect_csv)
     slow_log = tmp_path / "killed.log"
     with celery_worker(slow_log, EARTHBENCH_BOOTSTRAP_RESAMPLES=10**7, **FAST) as proc:
-        beating = wait_for(lambda: Submission.objects.get(pk=sub.pk).heartbeat_at is not None, timeout=90)
+        beating = wait_for(lambda: Submission.objects.filter(  # a beat after the start
+            pk=sub.pk, heartbeat_at__gt=F("started_at")).exists(), timeout=90)
         assert beating, slow_log.read_text(errors="replace")[-3000:]
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)

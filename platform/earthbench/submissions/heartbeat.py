@@ -80,7 +80,11 @@ class Heartbeat:
 
     def __enter__(self) -> Heartbeat:
         # The attempt this worker is about to start (submission_start adds one).
-        current = Submission.objects.filter(pk=self.submission_id).values_list("attempts", flat=True).first()
+        try:
+            current = _attempts_of(self.submission_id)
+        except OperationalError:
+            log.warning("no heartbeat for submission %s: database unavailable", self.submission_id)
+            current = None
         if current is not None:
             self._attempt = current + 1
             self._thread = threading.Thread(target=self._run, name=f"heartbeat-{self.submission_id}", daemon=True)
@@ -106,6 +110,11 @@ class Heartbeat:
                     log.warning("heartbeat of submission %s failed", self.submission_id, exc_info=True)
         finally:
             connections.close_all()  # this thread's own connections
+
+
+@retry_locked
+def _attempts_of(submission_id: int) -> int | None:
+    return Submission.objects.filter(pk=submission_id).values_list("attempts", flat=True).first()
 
 
 # -------------------------------------------------------- broker contents
@@ -210,5 +219,7 @@ def reap_lost_runs(*, now: datetime | None = None) -> dict[str, int]:
 
 
 def last_alive(sub: Submission) -> datetime | None:
-    """When the run of ``sub`` last showed life: its heartbeat, else its start."""
-    return sub.heartbeat_at or sub.started_at
+    """When the run of ``sub`` last showed life: its heartbeat, else its start
+    (``submission_start`` sets both; rows from before heartbeats have no beat)."""
+    times = [t for t in (sub.heartbeat_at, sub.started_at) if t is not None]
+    return max(times) if times else None

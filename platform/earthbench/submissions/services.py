@@ -286,8 +286,8 @@ def submission_start(*, submission_id: int) -> Submission | None:
             return None
         sub.status = Submission.Status.RUNNING
         sub.attempts += 1
-        sub.started_at = timezone.now()
-        sub.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+        sub.started_at = sub.heartbeat_at = timezone.now()  # a previous attempt's beat is not ours
+        sub.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "updated_at"])
         _event(sub, sub.status, f"attempt {sub.attempts}")
     return sub
 
