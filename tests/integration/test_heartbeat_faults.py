@@ -63,6 +63,7 @@ def test_sigkilled_worker_is_recovered_by_heartbeat_on_redis(
         "queued", "running", "queued", "running", "scored",
     ]
     assert Score.objects.filter(submission=sub).count() == 2
+    print(f"PG+Redis: SIGKILL -> scored in {recovered_s:.1f} s with {FAST_HEARTBEAT}")
 
 
 def test_queued_submission_without_a_redis_message_is_requeued(
