@@ -170,3 +170,14 @@ def test_worker_sigkilled_mid_scoring_is_scored_exactly_once(user, eurosat, perf
     assert events(sub) == ["queued", "running", "queued", "running", "scored"]
     assert Score.objects.filter(submission=sub).count() == 2
     print(f"SIGKILL -> scored in {recovered_s:.1f} s with {FAST}")
+
+
+def test_redelivered_message_leaves_a_long_run_with_a_fresh_heartbeat(user, eurosat, perfect_csv):
+    """Redis redelivers an unacknowledged message after its visibility timeout
+    even while a long run is healthy: the heartbeat, not the start, decides."""
+    sub = make(user, eurosat, perfect_csv, enqueue=False)
+    services.submission_start(submission_id=sub.pk)
+    age(sub, 7200, "started_at")
+    Submission.objects.filter(pk=sub.pk).update(heartbeat_at=timezone.now())
+    assert services.submission_start(submission_id=sub.pk) is None
+    assert Submission.objects.get(pk=sub.pk).attempts == 1
