@@ -16,6 +16,8 @@ Loopback only, bounded, stops everything it started:
    once (one thread each, no retries). Meanwhile one more user streams a chunk
    ``PUT`` slowly over ``--slow-put-seconds`` (the issue's "slow PUT holds the
    write lock" case).
+   Before the burst, the issue's body attack: an anonymous 3 GiB multipart POST
+   with a self-chosen ``csrftoken`` cookie must get 413 with nothing spooled.
 4. Waits until every accepted submission is finished, then checks from the
    database: each is ``scored`` exactly once (one ``scored`` event, one
    attempt, two current Score rows, no others) and each user's quota
@@ -141,6 +143,45 @@ def slow_put(url: str, key: str, seconds: float, out: dict) -> None:
     conn.close()
 
 
+def oversize_probe(url: str, temp_dir: Path) -> dict:
+    """The issue's attack over a real socket: an anonymous multipart POST that
+    declares 3 GiB, with a self-chosen csrftoken cookie, to the web submit form.
+    Headers and 1 MiB are sent; the answer must be 413 at once, with nothing
+    spooled, and the server must close the connection rather than drain the body."""
+    host, port = url.split("//")[1].split(":")
+    head = (
+        f"POST /benchmarks/{SLUG}/submit/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {3 * 1024**3}\r\nCookie: csrftoken={'a' * 32}\r\n\r\n"
+        '--b\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n\r\n'
+    ).encode()
+    t0 = time.monotonic()
+    sock = socket.create_connection((host, int(port)), timeout=30)
+    sock.sendall(head + b"a" * 2**20)
+    answer = b""
+    while b"\r\n" not in answer:
+        data = sock.recv(4096)
+        if not data:
+            break
+        answer += data
+    seconds = time.monotonic() - t0
+    status = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/") else None
+    # Keep sending: a server that drains the declared body takes it all; one
+    # that refused it closes the connection.
+    sent = 0
+    try:
+        for _ in range(512):
+            sock.sendall(b"a" * 65536)
+            sent += 65536
+            time.sleep(0.002)
+    except OSError:
+        pass
+    sock.close()
+    spooled = sum(p.stat().st_size for p in temp_dir.rglob("*") if p.is_file()) if temp_dir.exists() else 0
+    return {"status": status, "s": round(seconds, 3), "temp_dir_bytes": spooled,
+            "closed": sent < 512 * 65536, "bytes_sent_after_answer": sent}
+
+
 def db_checks(db: Path, ids: list[int]) -> dict:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
@@ -205,6 +246,7 @@ def run(users: int, per_user: int, slow_put_seconds: float, max_seconds: float, 
              "--beat", "--schedule", str(var / "celerybeat-schedule"), "-l", "warning"],
             cwd=REPO, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT))
         wait_port(port, procs[0])
+        result["oversize_anonymous_post"] = probe = oversize_probe(url, var / "storage" / "tmp")
         out: list[dict] = []
         barrier = threading.Barrier(users * per_user + 1)
         threads = [
@@ -251,7 +293,8 @@ def run(users: int, per_user: int, slow_put_seconds: float, max_seconds: float, 
             quota_consistent=quota_ok,
             slow_put=put,
             ok=not errors and not checks["not_exactly_once"] and checks["finished"] == len(ids)
-            and quota_ok and put_ok,
+            and quota_ok and put_ok and probe["status"] == 413 and probe["temp_dir_bytes"] == 0
+            and probe["closed"],
         )
         web_log = (var / "web.log").read_text(errors="replace")
         result["server_500s"] = web_log.count('" 500 ')

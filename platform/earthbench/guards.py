@@ -23,6 +23,7 @@ from importlib import import_module
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestDataTooBig
+from django.core.handlers.wsgi import LimitedStream
 from django.db import OperationalError
 from django.http import HttpResponse, JsonResponse
 
@@ -140,13 +141,17 @@ class BodyLimitMiddleware:
 
     @staticmethod
     def _too_large(request, limit: int) -> HttpResponse:
-        response = _error(
+        stream = request.META.get("wsgi.input")
+        if isinstance(stream, LimitedStream):
+            # runserver (the embedded default) reads whatever the application left
+            # unread after the response, in one read() into memory: let it read
+            # nothing. (No Content-Length on this response: it closes the connection.)
+            stream.limit = stream._pos
+        return _error(
             request, 413, "too_large",
             f"request body exceeds the limit of {limit} bytes"
             + ("" if limit > settings.EARTHBENCH_ANON_MAX_BODY_BYTES else "; log in or send an API token"),
         )
-        response["Connection"] = "close"
-        return response
 
 
 def _mark_locked(sender, request=None, **kwargs) -> None:

@@ -30,4 +30,7 @@ def test_fifty_parallel_submits_on_the_embedded_stack():
     assert result["scored"] == 50 and result["not_exactly_once"] == []
     assert result["quota_consistent"] is True
     assert result["slow_put"]["status"] == 200
+    assert result["oversize_anonymous_post"]["status"] == 413
+    assert result["oversize_anonymous_post"]["temp_dir_bytes"] == 0
+    assert result["oversize_anonymous_post"]["closed"] is True  # the body is not drained
     assert result["ok"] is True and proc.returncode == 0
