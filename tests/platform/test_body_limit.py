@@ -169,3 +169,24 @@ def test_bad_content_length(transactional_db, value):
     env["wsgi.input"] = io.BytesIO(b"")
     resp = ClientHandler()(env)
     assert resp.status_code == 400
+
+
+def test_session_cookie_is_resolved_before_the_body(client, user, eurosat, settings):
+    """A logged-in session gets the authenticated limit; a made-up one does not."""
+    settings.EARTHBENCH_MAX_BODY_BYTES = 8 * 1024**2
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    body = HugeBody(GIB)
+    resp = call("POST", f"/benchmarks/{eurosat.slug}/submit/", body, length=GIB,
+                HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={session}; csrftoken={'a' * 32}")
+    assert resp.status_code == 413 and body.read_bytes == 0
+    assert "8388608" in resp.content.decode() and "log in" not in resp.content.decode()
+    # Within the authenticated limit the body goes on to the view (CSRF refuses it here).
+    body = HugeBody(2 * 1024**2)
+    resp = call("POST", f"/benchmarks/{eurosat.slug}/submit/", body, length=2 * 1024**2,
+                HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}={session}; csrftoken={'a' * 32}")
+    assert resp.status_code == 403 and body.read_bytes > 0
+    body = HugeBody(2 * 1024**2)
+    resp = call("POST", f"/benchmarks/{eurosat.slug}/submit/", body, length=2 * 1024**2,
+                HTTP_COOKIE=f"{settings.SESSION_COOKIE_NAME}=madeup; csrftoken={'a' * 32}")
+    assert resp.status_code == 413 and body.read_bytes == 0
