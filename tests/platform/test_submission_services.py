@@ -99,8 +99,9 @@ def test_submission_start_refuses_finished_and_duplicate_runs(user, eurosat, per
     assert first.status == "running"
     # a duplicate message while the first worker is alive does nothing
     assert services.submission_start(submission_id=sub.pk) is None
-    # after the retake window the run is taken over (the first worker died)
-    Submission.objects.filter(pk=sub.pk).update(started_at=timezone.now() - timedelta(hours=2))
+    # after the retake window without a heartbeat the run is taken over (the first worker died)
+    past = timezone.now() - timedelta(hours=2)
+    Submission.objects.filter(pk=sub.pk).update(started_at=past, heartbeat_at=past)
     again = services.submission_start(submission_id=sub.pk)
     assert again is not None and again.attempts == 2
 

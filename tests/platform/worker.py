@@ -37,11 +37,12 @@ def worker_env(**extra) -> dict[str, str]:
 
 
 @contextmanager
-def celery_worker(log_path: Path, **extra):
+def celery_worker(log_path: Path, *args: str, **extra):
+    """A worker process; ``args`` are extra command-line options (e.g. ``--beat``)."""
     cmd = [
         sys.executable, "-m", "celery", "-A", "earthbench", "worker",
         "-Q", "scoring,gpu", "--pool=solo", "--without-gossip", "--without-mingle",
-        "-l", "info",
+        "-l", "info", *args,
     ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=worker_env(**extra), stdout=log, stderr=subprocess.STDOUT)

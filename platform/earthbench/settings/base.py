@@ -40,8 +40,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Health checks answer before anything else; then forwarded headers are
+    # believed only from trusted proxies; then an oversize body is refused (413)
+    # before any parser reads it, and "database is locked" anywhere below
+    # becomes 503 + Retry-After.
     "earthbench.middleware.HealthCheckMiddleware",
     "earthbench.middleware.ForwardedHeadersMiddleware",
+    "earthbench.guards.BodyLimitMiddleware",
+    "earthbench.guards.DatabaseBusyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -77,12 +83,17 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Web and worker share one SQLite file: wait for locks instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
-    # Take the write lock at BEGIN: two deferred transactions that both read and
-    # then write deadlock on SQLite ("database is locked" at once, a 500) instead
-    # of one waiting for the other (e.g. two submits racing for one upload).
-    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    # Web and worker share one SQLite file. WAL: readers never block the writer
+    # nor it them. IMMEDIATE: an atomic block takes the write lock when it begins,
+    # so two transactions that read and then write cannot deadlock (a deferred
+    # one fails at once with "database is locked" when it tries to upgrade). The
+    # busy timeout makes a writer wait for the lock; past it the request answers
+    # 503 + Retry-After (earthbench.guards) and the worker retries.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=int(os.environ.get("EARTHBENCH_SQLITE_TIMEOUT_S", 20)),
+        transaction_mode="IMMEDIATE",
+        init_command="PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL",
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -135,6 +146,16 @@ EARTHBENCH_SCORING_CPU_S = int(os.environ.get("EARTHBENCH_SCORING_CPU_S", 1800))
 # A redelivered task finding its submission "running" takes it over only after
 # this long (the first worker is presumed dead); sooner it is a duplicate.
 EARTHBENCH_RETAKE_AFTER_S = int(os.environ.get("EARTHBENCH_RETAKE_AFTER_S", 600))
+# Liveness (submissions/heartbeat.py): a scoring worker writes a heartbeat every
+# EARTHBENCH_HEARTBEAT_S; the reaper requeues a running submission whose
+# heartbeat is older than EARTHBENCH_HEARTBEAT_TIMEOUT_S, and a queued one older
+# than EARTHBENCH_QUEUED_ORPHAN_S with no message waiting in the broker.
+EARTHBENCH_HEARTBEAT_S = float(os.environ.get("EARTHBENCH_HEARTBEAT_S", 10))
+EARTHBENCH_HEARTBEAT_TIMEOUT_S = int(os.environ.get("EARTHBENCH_HEARTBEAT_TIMEOUT_S", 60))
+EARTHBENCH_QUEUED_ORPHAN_S = int(os.environ.get("EARTHBENCH_QUEUED_ORPHAN_S", 60))
+EARTHBENCH_REAP_EVERY_S = float(os.environ.get("EARTHBENCH_REAP_EVERY_S", 30))
+# Worker writes that meet "database is locked" (SQLite) are retried this often.
+EARTHBENCH_DB_RETRIES = int(os.environ.get("EARTHBENCH_DB_RETRIES", 8))
 
 # Container runs: staging folders (same path on the host and in the GPU worker)
 # and the GPU this worker owns (one worker per GPU, concurrency 1).
@@ -143,6 +164,26 @@ EARTHBENCH_WORKER_GPU_UUID = os.environ.get("EARTHBENCH_WORKER_GPU_UUID", "")
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+# Request bodies (earthbench.guards.BodyLimitMiddleware): anonymous callers may
+# send this much; a valid session or token the largest upload plus 1 MiB of
+# multipart overhead. Checked on Content-Length and while a chunked body streams.
+EARTHBENCH_ANON_MAX_BODY_BYTES = int(os.environ.get("EARTHBENCH_ANON_MAX_BODY_BYTES", 1024**2))
+EARTHBENCH_MAX_BODY_BYTES = int(
+    os.environ.get(
+        "EARTHBENCH_MAX_BODY_BYTES",
+        max(EARTHBENCH_MAX_UPLOAD_BYTES, EARTHBENCH_MAX_CONTAINER_BYTES) + 1024**2,
+    )
+)
+
+
+def upload_temp_dir(storage_dir: Path) -> str:
+    """Spooled uploads go to the storage volume, not the root disk's /tmp."""
+    path = Path(os.environ.get("EARTHBENCH_UPLOAD_TEMP_DIR", storage_dir / "tmp" / "uploads"))
+    path.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+FILE_UPLOAD_TEMP_DIR = upload_temp_dir(EARTHBENCH_STORAGE_DIR)
 
 # Celery
 CELERY_BROKER_URL = os.environ.get(
@@ -157,6 +198,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # run, or a healthy run is handed to a second worker (which then waits for
 # EARTHBENCH_RETAKE_AFTER_S before taking it over).
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
+if CELERY_BROKER_URL.startswith("sqla+sqlite"):
+    # The embedded broker's SQLite file: wait for its lock (SQLAlchemy's
+    # create_engine gets these options) instead of failing a publish.
+    CELERY_BROKER_TRANSPORT_OPTIONS["connect_args"] = {"timeout": 30}
 if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int(
         os.environ["CELERY_VISIBILITY_TIMEOUT"]
@@ -177,7 +222,7 @@ CELERY_TASK_DEFAULT_QUEUE = "scoring"
 CELERY_BEAT_SCHEDULE = {
     "reap-stuck-submissions": {
         "task": "earthbench.submissions.tasks.reap_stuck_submissions",
-        "schedule": 60.0,
+        "schedule": EARTHBENCH_REAP_EVERY_S,
     },
     "reap-containers": {
         "task": "earthbench.submissions.tasks.reap_containers",

@@ -7,6 +7,7 @@ from earthbench.settings.base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests
 _tmp = Path(tempfile.mkdtemp(prefix="earthbench-test-"))
 EARTHBENCH_STORAGE_DIR = Path(os.environ.get("EARTHBENCH_STORAGE_DIR", _tmp / "storage"))
+FILE_UPLOAD_TEMP_DIR = upload_temp_dir(EARTHBENCH_STORAGE_DIR)  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
 EARTHBENCH_BOOTSTRAP_RESAMPLES = 50
 STORAGES = {

@@ -24,6 +24,7 @@ from earthbench.accounts.models import Team
 from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.services import leaderboard_refresh_team
+from earthbench.submissions.heartbeat import last_alive, retry_locked
 from earthbench.submissions.models import Score, Submission, SubmissionEvent, Upload
 from earthbench.submissions.quota import Quota, quota_for, utc_day_start  # noqa: F401  (the one quota rule)
 
@@ -233,6 +234,7 @@ def _idempotent_repeat(existing, benchmark, kind, file, metadata) -> tuple[Submi
 # ---------------------------------------------------------------- scoring
 
 
+@retry_locked
 def submission_start(*, submission_id: int) -> Submission | None:
     """Lock and move a submission to running; None if it is not ours to run.
 
@@ -251,8 +253,9 @@ def submission_start(*, submission_id: int) -> Submission | None:
             Submission.Status.RUNNING,
         ):
             return None
-        if sub.status == Submission.Status.RUNNING and sub.started_at and (
-            timezone.now() - sub.started_at
+        alive = last_alive(sub)  # its heartbeat, else its start
+        if sub.status == Submission.Status.RUNNING and alive and (
+            timezone.now() - alive
         ).total_seconds() < settings.EARTHBENCH_RETAKE_AFTER_S:
             return None  # another worker is on it; a duplicate message
         if sub.attempts >= settings.EARTHBENCH_MAX_ATTEMPTS:
@@ -260,8 +263,8 @@ def submission_start(*, submission_id: int) -> Submission | None:
             return None
         sub.status = Submission.Status.RUNNING
         sub.attempts += 1
-        sub.started_at = timezone.now()
-        sub.save(update_fields=["status", "attempts", "started_at", "updated_at"])
+        sub.started_at = sub.heartbeat_at = timezone.now()  # a previous attempt's beat is not ours
+        sub.save(update_fields=["status", "attempts", "started_at", "heartbeat_at", "updated_at"])
         _event(sub, sub.status, f"attempt {sub.attempts}")
     return sub
 
@@ -310,12 +313,16 @@ def compute_scores(
     )
 
 
-def submission_record_scores(*, submission_id: int, results: dict, efficiency=None) -> bool:
-    """Write Score rows and mark scored, atomically; False if the run was superseded."""
+@retry_locked
+def submission_record_scores(
+    *, submission_id: int, results: dict, efficiency=None, attempt: int | None = None
+) -> bool:
+    """Write Score rows and mark scored, atomically; False if the run was superseded
+    (no longer running, or taken over by a later ``attempt`` after a lost heartbeat)."""
     with transaction.atomic():
         _lock_team_of(submission_id)
         sub = Submission.objects.select_for_update().get(pk=submission_id)
-        if sub.status != Submission.Status.RUNNING:
+        if sub.status != Submission.Status.RUNNING or attempt not in (None, sub.attempts):
             return False
         Score.objects.filter(submission=sub, is_current=True).update(is_current=False)
         Score.objects.bulk_create(
@@ -352,10 +359,13 @@ def _lock_team_of(submission_id: int) -> None:
     Team.objects.select_for_update().filter(pk=team_id).first()
 
 
-def submission_fail(*, submission_id: int, message: str, counts: bool = False) -> None:
+@retry_locked
+def submission_fail(
+    *, submission_id: int, message: str, counts: bool = False, attempt: int | None = None
+) -> None:
     with transaction.atomic():
         sub = Submission.objects.select_for_update().get(pk=submission_id)
-        if sub.is_finished:
+        if sub.is_finished or attempt not in (None, sub.attempts):
             return
         _finish_failed(sub, message, counts=counts)
 
@@ -370,15 +380,16 @@ def submission_score(*, submission_id: int) -> Submission | None:
             benchmark=sub.benchmark, predictions_path=storage.absolute(sub.file_path)
         )
     except evaluator.ValidationError as exc:
-        submission_fail(submission_id=sub.pk, message=str(exc))
+        submission_fail(submission_id=sub.pk, message=str(exc), attempt=sub.attempts)
     except Exception:
         log.exception("scoring submission %s failed", sub.pk)
         submission_fail(
             submission_id=sub.pk,
             message="internal error while scoring; the operators have been notified",
+            attempt=sub.attempts,
         )
     else:
-        submission_record_scores(submission_id=sub.pk, results=results)
+        submission_record_scores(submission_id=sub.pk, results=results, attempt=sub.attempts)
     sub.refresh_from_db()
     return sub
 

@@ -4,11 +4,14 @@ with the sha256 → submit with ``upload=<uuid>``."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from earthbench import storage
 from earthbench.submissions.models import Upload
@@ -38,10 +41,22 @@ def upload_create(*, user, filename: str, size: int) -> Upload:
     return up
 
 
+@contextmanager
+def _locked_file(path):
+    """One writer per upload, without a database transaction: a slow client's
+    body must not hold the (SQLite: database-wide) write lock while it streams."""
+    with open(path, "r+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield fh
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def upload_append(*, upload: Upload, offset: int, chunks) -> Upload:
     """Append bytes at ``offset``, which must equal the bytes received so far."""
-    with transaction.atomic():
-        up = Upload.objects.select_for_update().get(pk=upload.pk)
+    with _locked_file(storage.absolute(upload.rel_path)) as fh:
+        up = Upload.objects.get(pk=upload.pk)  # fresh: the lock holder before us may have appended
         if up.status != Upload.Status.OPEN:
             raise SubmissionRefused(f"upload is {up.status}; no more chunks accepted")
         if offset != up.offset:
@@ -49,44 +64,51 @@ def upload_append(*, upload: Upload, offset: int, chunks) -> Upload:
                 f"chunk offset {offset} does not match the {up.offset} bytes received; "
                 f"resume from {up.offset}"
             )
-        path = storage.absolute(up.rel_path)
         written = 0
-        with open(path, "r+b") as fh:
-            fh.truncate(up.offset)  # drop any tail of an interrupted chunk
-            fh.seek(up.offset)
-            for chunk in chunks:
-                written += len(chunk)
-                if written > CHUNK_MAX or up.offset + written > up.size:
-                    raise SubmissionRefused(
-                        f"chunk too large: the upload is {up.size} bytes, "
-                        f"{up.offset} received, chunk limit {CHUNK_MAX}"
-                    )
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+        fh.truncate(up.offset)  # drop any tail of an interrupted chunk
+        fh.seek(up.offset)
+        for chunk in chunks:
+            written += len(chunk)
+            if written > CHUNK_MAX or up.offset + written > up.size:
+                raise SubmissionRefused(
+                    f"chunk too large: the upload is {up.size} bytes, "
+                    f"{up.offset} received, chunk limit {CHUNK_MAX}"
+                )
+            fh.write(chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
+        # The body has arrived: now one short write.
+        moved = Upload.objects.filter(pk=up.pk, offset=up.offset, status=Upload.Status.OPEN).update(
+            offset=up.offset + written, updated_at=timezone.now()
+        )
+        if not moved:
+            raise UploadConflict("the upload changed while this chunk arrived; resume from its offset")
         up.offset += written
-        up.save(update_fields=["offset", "updated_at"])
     return up
 
 
 def upload_complete(*, upload: Upload, sha256: str) -> Upload:
+    up = Upload.objects.get(pk=upload.pk)
+    if up.status == Upload.Status.COMPLETE and up.sha256 == sha256.lower():
+        return up
+    if up.offset != up.size:
+        raise UploadConflict(f"only {up.offset} of {up.size} bytes received")
+    # Hash outside any transaction (gigabytes for a container tarball); no chunk
+    # can land meanwhile: the upload is full and appends past its size are refused.
+    digest = hashlib.sha256()
+    with open(storage.absolute(up.rel_path), "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != sha256.lower():
+        raise SubmissionRefused(
+            f"sha256 mismatch: received bytes hash to {digest.hexdigest()}", field="sha256"
+        )
     with transaction.atomic():
         up = Upload.objects.select_for_update().get(pk=upload.pk)
-        if up.status == Upload.Status.COMPLETE and up.sha256 == sha256.lower():
-            return up
-        if up.offset != up.size:
-            raise UploadConflict(f"only {up.offset} of {up.size} bytes received")
-        digest = hashlib.sha256()
-        with open(storage.absolute(up.rel_path), "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != sha256.lower():
-            raise SubmissionRefused(
-                f"sha256 mismatch: received bytes hash to {digest.hexdigest()}", field="sha256"
-            )
-        up.sha256 = digest.hexdigest()
-        up.status = Upload.Status.COMPLETE
-        up.save(update_fields=["sha256", "status", "updated_at"])
+        if up.status == Upload.Status.OPEN and up.offset == up.size:
+            up.sha256 = digest.hexdigest()
+            up.status = Upload.Status.COMPLETE
+            up.save(update_fields=["sha256", "status", "updated_at"])
     return up
 
 
