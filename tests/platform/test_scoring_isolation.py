@@ -68,6 +68,30 @@ def test_cpu_limit_fails_cleanly():
     assert time.monotonic() - t0 < 10
 
 
+def test_a_child_blocked_without_cpu_use_is_killed_at_the_wall_clock_limit():
+    t0 = time.monotonic()
+    with pytest.raises(ScoringLimitExceeded, match=r"^exceeded the scoring time limit of 1 s"):
+        run_limited(time.sleep, 60, memory_mb=256, cpu_s=60, wall_s=1)
+    assert time.monotonic() - t0 < 10
+
+
+def _matmul() -> float:
+    import torch
+
+    a = torch.ones(512, 512)
+    return float((a @ a).sum())
+
+
+def test_torch_in_the_child_after_the_parent_used_its_thread_pool():
+    """libgomp's pool does not survive fork: without care the child's first
+    parallel op waits forever (seen: a hang, not an error)."""
+    torch = pytest.importorskip("torch")
+    if torch.get_num_threads() < 2:
+        torch.set_num_threads(2)
+    expected = _matmul()  # the parent's OpenMP pool now exists
+    assert run_limited(_matmul, memory_mb=1024, cpu_s=60, wall_s=30) == expected
+
+
 def test_validation_error_in_the_child_keeps_its_message():
     with pytest.raises(ValidationError, match=r"^pred\.csv line 3: empty id$"):
         run_limited(_invalid, memory_mb=256, cpu_s=10)

@@ -330,6 +330,7 @@ def compute_scores(
         n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
         memory_mb=settings.EARTHBENCH_SCORING_MEMORY_MB,
         cpu_s=settings.EARTHBENCH_SCORING_CPU_S,
+        wall_s=settings.EARTHBENCH_SCORING_TIMEOUT_S,
     )
 
 
