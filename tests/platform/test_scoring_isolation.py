@@ -118,9 +118,9 @@ def test_submission_over_the_memory_limit_fails_then_the_worker_scores_the_next(
     user, eurosat, truth_rows, settings
 ):
     """Through services.submission_score (the Celery task's body), in this process:
-    a 32 MB file under a 16 MB limit fails with the limit's message; the same
+    a 12 MB file (under the kind's size cap) under a 16 MB limit fails with the limit's message; the same
     file is scored at once under a 1 GB limit."""
-    content = _padded_csv(truth_rows, 32 << 20)
+    content = _padded_csv(truth_rows, 12 << 20)
     settings.EARTHBENCH_SCORING_MEMORY_MB = 16
     sub, _ = services.submission_create(
         user=user, benchmark=eurosat, file=upload(content), filename="p.csv", enqueue=False
@@ -158,7 +158,7 @@ def test_real_solo_worker_survives_a_file_over_the_limit(
 
     with celery_worker(tmp_path / "worker.log", EARTHBENCH_SCORING_MEMORY_MB=16) as proc:
         bad, _ = services.submission_create(
-            user=user, benchmark=eurosat, file=upload(_padded_csv(truth_rows, 32 << 20)),
+            user=user, benchmark=eurosat, file=upload(_padded_csv(truth_rows, 12 << 20)),
             filename="big.csv",
         )
         assert wait_for(lambda: Submission.objects.get(pk=bad.pk).is_finished, timeout=90)
