@@ -92,6 +92,35 @@ def test_torch_in_the_child_after_the_parent_used_its_thread_pool():
     assert run_limited(_matmul, memory_mb=1024, cpu_s=60, wall_s=30) == expected
 
 
+def _sleep_after_writing_pid(path, seconds):
+    path.write_text(str(os.getpid()))
+    time.sleep(seconds)
+
+
+def test_the_child_does_not_outlive_a_stopped_worker(tmp_path):
+    """An exception in the waiting worker (warm shutdown, a signal) kills the child."""
+    import signal
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(1)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_limited(
+                _sleep_after_writing_pid, tmp_path / "pid", 30, memory_mb=256, cpu_s=60
+            )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - t0 < 10  # not the child's 30 s
+    child = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # reaped, not a zombie either
+
+
 def test_validation_error_in_the_child_keeps_its_message():
     with pytest.raises(ValidationError, match=r"^pred\.csv line 3: empty id$"):
         run_limited(_invalid, memory_mb=256, cpu_s=10)

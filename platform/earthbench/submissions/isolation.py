@@ -160,6 +160,11 @@ def run_limited(
             if not chunk:
                 break
             chunks.append(chunk)
+    except BaseException:
+        # The worker itself is being stopped (warm shutdown, a signal): the
+        # child must not outlive it.
+        os.kill(pid, signal.SIGKILL)
+        raise
     finally:
         os.close(r)
         _, status, usage = os.wait4(pid, 0)
