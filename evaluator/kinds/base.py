@@ -53,6 +53,10 @@ class Kind:
     primary: ClassVar[str] = ""
     #: human-readable accepted prediction formats
     formats: ClassVar[list[str]] = []
+    #: Largest prediction accepted = this x test samples + prediction_slack_bytes
+    #: (evaluator/limits.py), checked before parsing. Generous for any valid file.
+    prediction_bytes_per_sample: ClassVar[int] = 4096
+    prediction_slack_bytes: ClassVar[int] = 16 << 20
 
     def resolve_options(self, options: Mapping[str, Any] | None) -> dict[str, Any]:
         options = dict(options or {})

@@ -106,6 +106,7 @@ class Captioning(Kind):
         "s_m": "max",
     }
     primary = "cider_d"
+    prediction_bytes_per_sample = 4 << 10  # one caption per image
     formats = ['COCO results JSON [{"image_id","caption"}]']
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

@@ -377,6 +377,7 @@ class ChangeDetection(Kind):
         "fscd": "max",
     }
     primary = "f1"
+    prediction_bytes_per_sample = 64 << 20  # a mask per sample, up to 8192² uint8 uncompressed
     formats = [
         "ZIP/folder of single-band PNG or GeoTIFF masks <id>.png|.tif",
         "NPZ keyed by id",

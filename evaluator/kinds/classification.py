@@ -172,6 +172,7 @@ class Classification(Kind):
     options = {"classes": None, "primary": "oa", "partial": False, "zero_shot": False}
     metrics = {"oa": "max", "macro_f1": "max", "kappa": "max"}
     primary = "oa"
+    prediction_bytes_per_sample = 512  # one "id,label" line
     formats = ["CSV id,label"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

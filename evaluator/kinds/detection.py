@@ -413,6 +413,7 @@ class Detection(Kind):
         **{f"ar_{r}": "max" for r in dc.RANGES[1:]},
     }
     primary = "map"
+    prediction_bytes_per_sample = 1 << 20  # up to thousands of boxes per image
     formats = [
         "ZIP of DOTA Task1_<class>.txt (imgname score x1 y1 … x4 y4) or Task2_<class>.txt",
         "COCO results JSON [{image_id, category_id, bbox [x,y,w,h], score}]",

@@ -457,6 +457,7 @@ class EmbeddingProbe(Kind):
         "linear_micro_map": "max",
     }
     primary = "knn_oa"
+    prediction_bytes_per_sample = 1 << 20  # train and test embeddings, D <= 16,384 float32
     formats = ["NPZ with ids (str) and embeddings (float32, N x D)"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

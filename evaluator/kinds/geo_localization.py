@@ -243,6 +243,7 @@ class GeoLocalization(Kind):
     options = {"k": [1, 5, 10], "partial": False}
     metrics = {"r_at_1": "max", "r_at_5": "max", "r_at_10": "max", "r_at_1pct": "max"}
     primary = "r_at_1"
+    prediction_bytes_per_sample = 1 << 20  # one similarity row over a gallery of up to 256k
     formats = [
         "ZIP/folder: similarity.npy (queries x gallery) + query_ids.txt + gallery_ids.txt"
     ]

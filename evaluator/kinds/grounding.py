@@ -222,6 +222,7 @@ class Grounding(Kind):
     options = {"box": "hbb", "iou_threshold": 0.5}
     metrics = {"acc_at_0_5": "max", "miou": "max", "giou": "max", "ciou": "max"}
     primary = "acc_at_0_5"
+    prediction_bytes_per_sample = 4 << 20  # a box line, an RLE or a mask image
     formats = [
         'JSONL {"id", "box": [x1, y1, x2, y2]} or {"id", "polygon": [8 numbers]}',
         'masks: ZIP of <id>.png, NPZ keyed by id, or JSONL {"id", "rle"}',

@@ -271,6 +271,7 @@ class ImageMatching(Kind):
         "mean_corner_error": "min",
     }
     primary = "auc_at_10"
+    prediction_bytes_per_sample = 1 << 10  # nine numbers per pair
     formats = [
         "JSON {pair_id: [[h11,h12,h13],[h21,h22,h23],[h31,h32,h33]]} (or 9 numbers)"
     ]

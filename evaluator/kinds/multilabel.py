@@ -276,6 +276,7 @@ class Multilabel(Kind):
         "samples_f1": "max",
     }
     primary = "macro_map"
+    prediction_bytes_per_sample = 4 << 10  # one score per class
     formats = ["CSV id,<class1>,<class2>,… (scores in [0,1]; truth 0/1)"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

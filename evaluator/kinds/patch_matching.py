@@ -171,6 +171,7 @@ class PatchMatching(Kind):
     options = {"partial": False}
     metrics = {"fpr95": "min", "roc_auc": "max"}
     primary = "fpr95"
+    prediction_bytes_per_sample = 512  # one "pair_id,distance" line
     formats = ["CSV pair_id,distance (lower = more likely a match)"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

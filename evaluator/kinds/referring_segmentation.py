@@ -122,6 +122,7 @@ class ReferringSegmentation(Kind):
         "t_acc": "max",
     }
     primary = "giou"
+    prediction_bytes_per_sample = 64 << 20  # a mask per expression
     formats = ["ZIP/folder of binary PNG masks <expression id>.png", "NPZ keyed by id"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

@@ -359,6 +359,7 @@ class Registration(Kind):
     }
     metrics = {"rr": "max", "rre_deg": "min", "rte_m": "min"}
     primary = "rr"
+    prediction_bytes_per_sample = 4 << 10  # a 3DMatch log block per pair
     formats = ["ZIP/folder of 3DMatch <scene>.log files (or <scene>/est.log)"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

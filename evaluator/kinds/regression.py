@@ -279,6 +279,7 @@ class Regression(Kind):
     options = {"nodata": None}
     metrics = {"rmse": "min", "mae": "min", "r2": "max"}
     primary = "rmse"
+    prediction_bytes_per_sample = 64 << 20  # a raster per sample (or a CSV line)
     formats = ["CSV id,value", "ZIP/folder of <id>.tif rasters", "NPZ keyed by id"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

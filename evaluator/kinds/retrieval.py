@@ -343,6 +343,7 @@ class Retrieval(Kind):
         f"{d}_r_at_{k}": "max" for d in ("i2t", "t2i") for k in (1, 5, 10)
     }
     primary = "mr"
+    prediction_bytes_per_sample = 1 << 20  # one similarity row or 1,000 run lines per query
     formats = [
         "folder/ZIP: similarity.npy + image_ids.txt + caption_ids.txt",
         "TREC run 'qid Q0 docid rank score tag' (graded truth)",

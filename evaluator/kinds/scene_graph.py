@@ -240,6 +240,7 @@ class SceneGraph(Kind):
         "mr_at_100": "max",
     }
     primary = "mr_at_50"
+    prediction_bytes_per_sample = 1 << 20  # boxes, labels and ranked triplets per image
     formats = [
         'JSON {image_id: {"boxes", "labels", "triplets": [[s, predicate, o, score]]}}'
     ]

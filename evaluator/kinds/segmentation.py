@@ -212,6 +212,7 @@ class Segmentation(Kind):
     }
     metrics = {"miou": "max", "mf1": "max", "oa": "max"}
     primary = "miou"
+    prediction_bytes_per_sample = 64 << 20  # a mask per sample, up to 8192² uint8 uncompressed
     formats = [
         "ZIP/folder of single-band PNG or GeoTIFF masks <id>.png|.tif",
         "NPZ keyed by id",

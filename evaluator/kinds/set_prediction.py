@@ -145,6 +145,7 @@ class SetPrediction(Kind):
     options = {"top_k": None}
     metrics = {"samples_f1": "max"}
     primary = "samples_f1"
+    prediction_bytes_per_sample = 64 << 10  # a set of ids per sample
     formats = ["CSV id,predicted (space-separated ids)"]
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

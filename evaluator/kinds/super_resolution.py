@@ -318,6 +318,7 @@ class SuperResolution(Kind):
         "ergas": "min",
     }
     primary = "psnr"
+    prediction_bytes_per_sample = 128 << 20  # a float32 multi-band image per sample
     formats = [
         "ZIP/folder of <id>.png or <id>.tif (16-bit and multi-band TIFF allowed)",
         "NPZ keyed by id",

@@ -89,6 +89,7 @@ class Vqa(Kind):
     options = {"mode": "open", "types": None, "answer_match": "vqa"}
     metrics = {"aa": "max", "oa": "max"}
     primary = "aa"
+    prediction_bytes_per_sample = 1 << 10  # one answer line per question
     formats = ['JSONL {"question_id","answer"}']
 
     def evaluate(self, predictions: Source, truth: Source, options: dict[str, Any]):

@@ -68,6 +68,59 @@ def test_cpu_limit_fails_cleanly():
     assert time.monotonic() - t0 < 10
 
 
+def test_a_child_blocked_without_cpu_use_is_killed_at_the_wall_clock_limit():
+    t0 = time.monotonic()
+    with pytest.raises(ScoringLimitExceeded, match=r"^exceeded the scoring time limit of 1 s"):
+        run_limited(time.sleep, 60, memory_mb=256, cpu_s=60, wall_s=1)
+    assert time.monotonic() - t0 < 10
+
+
+def _matmul() -> float:
+    import torch
+
+    a = torch.ones(512, 512)
+    return float((a @ a).sum())
+
+
+def test_torch_in_the_child_after_the_parent_used_its_thread_pool():
+    """libgomp's pool does not survive fork: without care the child's first
+    parallel op waits forever (seen: a hang, not an error)."""
+    torch = pytest.importorskip("torch")
+    if torch.get_num_threads() < 2:
+        torch.set_num_threads(2)
+    expected = _matmul()  # the parent's OpenMP pool now exists
+    assert run_limited(_matmul, memory_mb=1024, cpu_s=60, wall_s=30) == expected
+
+
+def _sleep_after_writing_pid(path, seconds):
+    path.write_text(str(os.getpid()))
+    time.sleep(seconds)
+
+
+def test_the_child_does_not_outlive_a_stopped_worker(tmp_path):
+    """An exception in the waiting worker (warm shutdown, a signal) kills the child."""
+    import signal
+
+    def stop(*_):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(1)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_limited(
+                _sleep_after_writing_pid, tmp_path / "pid", 30, memory_mb=256, cpu_s=60
+            )
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - t0 < 10  # not the child's 30 s
+    child = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # reaped, not a zombie either
+
+
 def test_validation_error_in_the_child_keeps_its_message():
     with pytest.raises(ValidationError, match=r"^pred\.csv line 3: empty id$"):
         run_limited(_invalid, memory_mb=256, cpu_s=10)
@@ -94,9 +147,9 @@ def test_submission_over_the_memory_limit_fails_then_the_worker_scores_the_next(
     user, eurosat, truth_rows, settings
 ):
     """Through services.submission_score (the Celery task's body), in this process:
-    a 32 MB file under a 16 MB limit fails with the limit's message; the same
+    a 12 MB file (under the kind's size cap) under a 16 MB limit fails with the limit's message; the same
     file is scored at once under a 1 GB limit."""
-    content = _padded_csv(truth_rows, 32 << 20)
+    content = _padded_csv(truth_rows, 12 << 20)
     settings.EARTHBENCH_SCORING_MEMORY_MB = 16
     sub, _ = services.submission_create(
         user=user, benchmark=eurosat, file=upload(content), filename="p.csv", enqueue=False
@@ -134,7 +187,7 @@ def test_real_solo_worker_survives_a_file_over_the_limit(
 
     with celery_worker(tmp_path / "worker.log", EARTHBENCH_SCORING_MEMORY_MB=16) as proc:
         bad, _ = services.submission_create(
-            user=user, benchmark=eurosat, file=upload(_padded_csv(truth_rows, 32 << 20)),
+            user=user, benchmark=eurosat, file=upload(_padded_csv(truth_rows, 12 << 20)),
             filename="big.csv",
         )
         assert wait_for(lambda: Submission.objects.get(pk=bad.pk).is_finished, timeout=90)

@@ -30,12 +30,25 @@ class BenchmarkSerializer(serializers.ModelSerializer):
 class BenchmarkDetailSerializer(BenchmarkSerializer):
     reference_results = serializers.JSONField()
     data_url = serializers.SerializerMethodField()
+    max_prediction_bytes = serializers.SerializerMethodField()
 
     class Meta(BenchmarkSerializer.Meta):
-        fields = BenchmarkSerializer.Meta.fields + ["reference_results", "options", "data_url"]
+        fields = BenchmarkSerializer.Meta.fields + [
+            "reference_results",
+            "options",
+            "data_url",
+            "max_prediction_bytes",
+        ]
 
     def get_data_url(self, obj) -> str:
         return f"/benchmarks/{obj.slug}/data/public.zip"
+
+    def get_max_prediction_bytes(self, obj) -> int | None:
+        """Largest prediction file scored (evaluator/limits.py); null without data."""
+        from earthbench.benchmarks.services import prediction_cap_of
+
+        cap = prediction_cap_of(obj)
+        return cap.total if cap else None
 
 
 class ScoreSerializer(serializers.Serializer):

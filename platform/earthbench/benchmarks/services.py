@@ -151,6 +151,20 @@ def dataset_meta(benchmark: Benchmark) -> dict | None:
     return storage.read_json(path) if path.exists() else None
 
 
+def prediction_cap_of(benchmark: Benchmark, splits: dict | None = None):
+    """The kind's cap on a prediction file for this benchmark's test set
+    (``evaluator.limits``), or None while no dataset is installed."""
+    from evaluator.limits import prediction_cap
+
+    if splits is None:
+        path = storage.private_dir(benchmark.slug) / "splits.json"
+        if not path.exists():
+            return None
+        splits = storage.read_json(path)
+    n = len({sid for ids in splits.values() for sid in ids})
+    return prediction_cap(benchmark.task_kind, n)
+
+
 def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool:
     """Generate the demo dataset unless an up-to-date one (or an import) exists."""
     demo = benchmark.spec.get("demo")

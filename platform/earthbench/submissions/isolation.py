@@ -29,7 +29,10 @@ from __future__ import annotations
 import os
 import pickle
 import resource
+import select
 import signal
+import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -81,6 +84,12 @@ def _child(fn: Callable[..., T], args, kwargs, memory_mb: int, cpu_s: int, w: in
     try:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            # libgomp's thread pool does not survive a fork: if the parent ever
+            # ran a parallel torch op, the child's first one would wait forever
+            # for the pool's threads. One thread never touches the pool.
+            torch.set_num_threads(1)
         if memory_mb > 0:
             limit = _vm_data_bytes() + memory_mb * MB
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
@@ -116,6 +125,7 @@ def run_limited(
     *args: Any,
     memory_mb: int,
     cpu_s: int,
+    wall_s: float = 0,
     **kwargs: Any,
 ) -> T:
     """``fn(*args, **kwargs)`` in a forked child under the limits; its result.
@@ -124,6 +134,8 @@ def run_limited(
     crossing a limit raises :class:`ScoringLimitExceeded`; anything else raises
     :class:`ScoringCrashed` with the child's traceback. ``memory_mb`` and
     ``cpu_s`` of 0 (or a platform without ``fork``) run ``fn`` in-process.
+    ``wall_s`` > 0 also kills a child that is still running after that many
+    seconds (a child blocked on a lock uses no CPU time).
     """
     if (memory_mb <= 0 and cpu_s <= 0) or not hasattr(os, "fork"):
         return fn(*args, **kwargs)
@@ -133,13 +145,33 @@ def run_limited(
         os.close(r)
         _child(fn, args, kwargs, memory_mb, cpu_s, w)
     os.close(w)
-    chunks = []
+    chunks: list[bytes] = []
+    timed_out = False
+    deadline = time.monotonic() + wall_s if wall_s > 0 else None
     try:
-        with os.fdopen(r, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                chunks.append(chunk)
+        while True:
+            wait = None if deadline is None else max(deadline - time.monotonic(), 0)
+            ready, _, _ = select.select([r], [], [], wait)
+            if not ready:
+                timed_out = True
+                os.kill(pid, signal.SIGKILL)
+                break
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except BaseException:
+        # The worker itself is being stopped (warm shutdown, a signal): the
+        # child must not outlive it.
+        os.kill(pid, signal.SIGKILL)
+        raise
     finally:
+        os.close(r)
         _, status, usage = os.wait4(pid, 0)
+    if timed_out:
+        raise ScoringLimitExceeded(
+            f"exceeded the scoring time limit of {wall_s:g} s (wall clock)"
+        )
     data = b"".join(chunks)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)

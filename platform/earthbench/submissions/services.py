@@ -289,27 +289,32 @@ def compute_scores(
     EARTHBENCH_SCORING_CPU_S (``isolation.run_limited``); everything read from
     the database is read here, in the worker, before the fork.
     """
-    from earthbench.benchmarks.services import dataset_meta
+    from earthbench.benchmarks.services import dataset_meta, prediction_cap_of
     from earthbench.submissions.isolation import run_limited
     from earthbench.submissions.scoring import score_splits
+    from evaluator.limits import check_prediction_size
 
     meta = dataset_meta(benchmark)
     if meta is None:
         raise RuntimeError(f"no dataset installed for {benchmark.slug}")
     private = storage.private_dir(benchmark.slug)
+    splits = storage.read_json(private / "splits.json")
+    # Refused before anything parses it: size against the kind's per-sample cap.
+    check_prediction_size(predictions_path, prediction_cap_of(benchmark, splits))
     return run_limited(
         score_splits,
         kind=benchmark.task_kind,
         predictions_path=predictions_path,
         truth_path=private / meta["truth"],
         options=benchmark.options,
-        splits=storage.read_json(private / "splits.json"),
+        splits=splits,
         numeric=[m["key"] for m in benchmark.metrics],
         primary=benchmark.primary_metric,
         meta_blocks=meta.get("blocks"),
         n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
         memory_mb=settings.EARTHBENCH_SCORING_MEMORY_MB,
         cpu_s=settings.EARTHBENCH_SCORING_CPU_S,
+        wall_s=settings.EARTHBENCH_SCORING_TIMEOUT_S,
     )
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from earthbench import storage
 from earthbench.accounts.services import team_for_user
+from earthbench.benchmarks import services as bench_services
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
@@ -124,6 +125,7 @@ def benchmark_data_tab(request, slug):
             "description", ""
         ),
         command=_evaluator_command(bench, predictions),
+        prediction_cap=bench_services.prediction_cap_of(bench),
         options_json=json.dumps(bench.options, ensure_ascii=False)
         if bench.options
         else "",
