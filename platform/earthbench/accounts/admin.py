@@ -6,11 +6,13 @@ from earthbench.accounts.models import ApiToken, Membership, Team
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
+    readonly_fields = ("benchmark",)
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
-    list_display = ("name", "is_personal", "created_at")
+    list_display = ("name", "benchmark", "is_personal", "created_at")
+    list_filter = ("benchmark",)
     inlines = [MembershipInline]
 
 

@@ -1,9 +1,17 @@
 """Suite leaderboards: each member benchmark's score min–max normalised against
 stored references, aggregated with the interquartile mean, with a stratified
-bootstrap CI (``evaluator.suite``, GEO-Bench style)."""
+bootstrap CI (``evaluator.suite``, GEO-Bench style).
+
+Teams are per benchmark, so a suite row is a *group of people*: the member
+benchmarks' teams with the same set of members form one row (a team without
+members, e.g. whose users were deleted, is matched by its name). The row is
+labelled with the name most of those teams carry (ties: alphabetical); two
+different groups whose teams carry the same name get their members appended.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from earthbench.benchmarks.models import Benchmark
@@ -26,7 +34,8 @@ def is_suite(benchmark: Benchmark) -> bool:
     return bool(benchmark.spec.get("suite", {}).get("members"))
 
 
-def suite_rows(*, benchmark: Benchmark, split: str = "public") -> list[SuiteRow]:
+def suite_references(*, benchmark: Benchmark) -> tuple[dict, dict]:
+    """``(references, metric_of)`` of the suite's loaded member benchmarks."""
     spec = benchmark.spec["suite"]
     refs = spec.get("reference", {})
     members = {b.slug: b for b in Benchmark.objects.filter(slug__in=spec["members"])}
@@ -42,19 +51,59 @@ def suite_rows(*, benchmark: Benchmark, split: str = "public") -> list[SuiteRow]
             "direction": ref.get("direction", bench.primary_direction),
             **({"scores": ref["scores"]} if "scores" in ref else {"min": ref.get("min", 0.0), "max": ref.get("max", 1.0)}),
         }
+    return references, metric_of
+
+
+def suite_rows(*, benchmark: Benchmark, split: str = "public") -> list[SuiteRow]:
+    references, metric_of = suite_references(benchmark=benchmark)
+    entries = list(
+        LeaderboardEntry.objects.filter(
+            benchmark__slug__in=list(references), split=split, is_baseline=False
+        )
+        .select_related("team", "score", "benchmark")
+        .prefetch_related("team__memberships__user")
+    )
+    label = group_labels([e.team for e in entries])
+    values = [(label[e.team.pk], e.benchmark, e.score) for e in entries]
+    return suite_rows_from(benchmark=benchmark, values=values, references=references, metric_of=metric_of)
+
+
+def group_labels(teams) -> dict[int, str]:
+    """Team id -> suite row label: one label per group of people (see above)."""
+    groups: dict[tuple, list] = {}
+    for t in {t.pk: t for t in teams}.values():
+        members = frozenset(m.user_id for m in t.memberships.all())
+        key = ("users", members) if members else ("name", t.name)
+        groups.setdefault(key, []).append(t)
+    names = {}
+    for key, ts in groups.items():
+        counts = Counter(t.name for t in ts)
+        names[key] = min(counts, key=lambda n: (-counts[n], n))
+    clashes = Counter(names.values())
+    out: dict[int, str] = {}
+    for key, ts in groups.items():
+        name = names[key]
+        if clashes[name] > 1 and key[0] == "users":
+            users = sorted(m.user.get_username() for m in ts[0].memberships.all())
+            name = f"{name} ({', '.join(users)})"
+        for t in ts:
+            out[t.pk] = name
+    return out
+
+
+def suite_rows_from(*, benchmark: Benchmark, values, references, metric_of) -> list[SuiteRow]:
+    """Aggregate ``(row label, member benchmark, Score)`` triples into ranked rows."""
+    spec = benchmark.spec["suite"]
     scores: dict[str, dict[str, float]] = {}
     draws: dict[str, dict[str, list[float]]] = {}
-    entries = LeaderboardEntry.objects.filter(
-        benchmark__slug__in=list(references), split=split, is_baseline=False
-    ).select_related("team", "score", "benchmark")
-    for e in entries:
-        metric = metric_of[e.benchmark.slug]
-        value = e.score.metrics.get(metric)
+    for row, bench, score in values:
+        metric = metric_of[bench.slug]
+        value = score.metrics.get(metric)
         if not isinstance(value, int | float):
             continue
-        scores.setdefault(e.team.name, {})[e.benchmark.slug] = float(value)
-        if metric == e.benchmark.primary_metric and e.score.primary_draws:
-            draws.setdefault(e.team.name, {})[e.benchmark.slug] = e.score.primary_draws
+        scores.setdefault(row, {})[bench.slug] = float(value)
+        if metric == bench.primary_metric and score.primary_draws:
+            draws.setdefault(row, {})[bench.slug] = score.primary_draws
     if not scores:
         return []
     result = suite_scores(
