@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from earthbench_client import __version__
+from earthbench_client import __version__, team
 from earthbench_client.api import FINISHED, Api
 from earthbench_client.checks import Check, check_submission, resolve_metric
 from earthbench_client.config import Config, load_config
@@ -61,7 +61,7 @@ from earthbench_client.uploads import (
     UploadResult,
 )
 
-NEEDS_TOKEN = {"submit", "push-image", "status", "quota", "cancel"}
+NEEDS_TOKEN = {"submit", "push-image", "status", "quota", "cancel", "team"}
 HEX = re.compile(r"^[0-9a-fA-F]{1,64}$")
 SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(?:i?b)?\s*$", re.IGNORECASE)
 # Test-only: exit 3 after N chunks, as if the job had been killed (see docs/cli.md).
@@ -235,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cancel", parents=[common], help="cancel a queued submission")
     p.add_argument("id", metavar="ID", type=int)
     p.add_argument("--json", action="store_true")
+    team.add_parser(sub, common)
     return parser
 
 
@@ -562,6 +563,7 @@ COMMANDS: dict[str, Callable[[Ctx], int]] = {
     "leaderboard": cmd_leaderboard,
     "quota": cmd_quota,
     "cancel": cmd_cancel,
+    "team": team.cmd_team,
 }
 
 
