@@ -123,6 +123,27 @@ def test_merge_moves_members_and_that_benchmarks_submissions(eurosat, twin, perf
     rows = leaderboard_rows(benchmark=eurosat, split="public")
     assert [(r.team, r.submission_id, r.entries) for r in rows] == [("Target", best.pk, 2)]
     assert LeaderboardEntry.objects.filter(team_id=source.pk).count() == 0
+    # the quota follows: the merged team has used both teams' submissions of today
+    assert services.quota_for(team=target, benchmark=eurosat).used == 2
+
+
+def test_exports_and_host_dashboard_name_the_per_benchmark_team(client, eurosat, twin, perfect_csv):
+    from earthbench.leaderboards.exports import full_results
+
+    a, b, host = UserFactory(), UserFactory(), UserFactory()
+    eurosat.hosts.add(host)
+    twin.hosts.add(host)
+    lab = team_create(user=a, benchmark=eurosat, name="Export Lab")
+    team_join(user=b, benchmark=eurosat, code=lab.join_code)
+    submit(b, eurosat, perfect_csv)
+    submit(b, twin, perfect_csv)
+    assert {r["team"] for r in full_results(eurosat)} == {"Export Lab"}
+    assert {r["team"] for r in full_results(twin)} == {b.username}
+    client.force_login(host)
+    csv_text = client.get(f"/api/v1/benchmarks/{eurosat.slug}/results/?format=csv").content.decode()
+    assert "Export Lab" in csv_text and f",{b.username}," in csv_text  # team, then the user
+    assert "Export Lab" in client.get(f"/benchmarks/{eurosat.slug}/host/").content.decode()
+    assert "Export Lab" not in client.get(f"/benchmarks/{twin.slug}/host/").content.decode()
 
 
 def test_users_own_submissions_keep_counting_after_leaving(eurosat, perfect_csv):

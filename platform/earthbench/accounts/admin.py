@@ -6,14 +6,24 @@ from earthbench.accounts.models import ApiToken, Membership, Team
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
-    readonly_fields = ("benchmark",)
+    # Always the team's benchmark (set on save): one team per user and benchmark.
+    exclude = ("benchmark",)
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("name", "benchmark", "is_personal", "created_at")
     list_filter = ("benchmark",)
+    search_fields = ("name",)
     inlines = [MembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        for obj in formset.save(commit=False):
+            obj.benchmark_id = form.instance.benchmark_id
+            obj.save()
+        for obj in formset.deleted_objects:
+            obj.delete()
+        formset.save_m2m()
 
 
 @admin.register(ApiToken)
