@@ -261,3 +261,15 @@ def test_team_api_per_benchmark(eurosat, twin, perfect_csv):
     assert late.status_code == 400 and "merge deadline" in late.json()["error"]["message"]
     assert api_a.get("/api/v1/benchmarks/no-such-v1/team/").status_code == 404
     assert APIClient().get(base).status_code in (401, 403)
+
+
+def test_baselines_get_a_team_per_benchmark_and_never_a_participants(eurosat, twin):
+    from earthbench.benchmarks.services import baseline_team
+
+    squatter = UserFactory()
+    mine = team_create(user=squatter, benchmark=eurosat, name="Baselines")
+    euro, other = baseline_team(benchmark=eurosat), baseline_team(benchmark=twin)
+    assert euro != mine and euro.name == "Baselines (platform)" and other.name == "Baselines"
+    assert euro.benchmark == eurosat and other.benchmark == twin
+    assert baseline_team(benchmark=eurosat) == euro
+    assert [m.user.username for m in mine.memberships.all()] == [squatter.username]

@@ -211,7 +211,10 @@ def baseline_team(*, benchmark: Benchmark):
     user = baseline_user()
     team = Team.objects.filter(benchmark=benchmark, memberships__user=user).first()
     if team is None:
-        team = Team.objects.create(benchmark=benchmark, name="Baselines", is_personal=False)
+        # "Baselines" unless a participant took the name on this benchmark first.
+        taken = Team.objects.filter(benchmark=benchmark, name__iexact="Baselines").exists()
+        name = "Baselines (platform)" if taken else "Baselines"
+        team = Team.objects.create(benchmark=benchmark, name=name, is_personal=False)
         Membership.objects.create(
             team=team, user=user, benchmark=benchmark, role=Membership.Role.OWNER
         )
