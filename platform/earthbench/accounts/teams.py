@@ -102,6 +102,15 @@ def team_for(*, user, benchmark) -> Team:
     return team
 
 
+def team_changes_open(*, benchmark, now: datetime | None = None) -> bool:
+    """Whether teams on ``benchmark`` may still be joined, merged or left."""
+    try:
+        _check_open(benchmark, now, "change")
+    except TeamError:
+        return False
+    return True
+
+
 def _check_open(benchmark, now: datetime | None, what: str) -> None:
     now = now or timezone.now()
     if benchmark.deadline and now > benchmark.deadline:

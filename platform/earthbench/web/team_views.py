@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from earthbench.accounts import teams
@@ -21,10 +20,6 @@ def benchmark_team(request, slug):
     if request.user.is_authenticated:
         team = teams.team_of(user=request.user, benchmark=bench)
         members = teams.team_members(team=team) if team else []
-    now = timezone.now()
-    closed = bool(
-        (bench.merge_deadline and now > bench.merge_deadline) or (bench.deadline and now > bench.deadline)
-    )
     is_owner = bool(team) and any(
         m.user_id == request.user.pk and m.role == "owner" for m in members
     )
@@ -35,7 +30,7 @@ def benchmark_team(request, slug):
         team=team,
         members=members,
         is_owner=is_owner,
-        changes_closed=closed,
+        changes_closed=not teams.team_changes_open(benchmark=bench),
         create_form=TeamCreateForm(),
         join_form=TeamJoinForm(),
     )
