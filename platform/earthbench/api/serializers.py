@@ -47,7 +47,7 @@ class ScoreSerializer(serializers.Serializer):
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
-    benchmark = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    benchmark = serializers.CharField(source="benchmark.slug", read_only=True)
     team = serializers.CharField(source="team.name", read_only=True)
     scores = serializers.SerializerMethodField()
 
@@ -156,7 +156,7 @@ class LogsSerializer(serializers.Serializer):
 
 class TeamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    benchmark = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    benchmark = serializers.CharField(source="benchmark.slug", read_only=True)
     name = serializers.CharField()
     is_personal = serializers.BooleanField()
     join_code = serializers.CharField()
