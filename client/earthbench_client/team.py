@@ -5,6 +5,7 @@
     earthbench team join BENCH CODE       # join with a member's join code
     earthbench team merge BENCH CODE      # merge your whole team (you own it) into another
     earthbench team leave BENCH
+    earthbench team copy BENCH FROM_BENCH # your team on FROM_BENCH, formed again on BENCH
     earthbench team list                  # all your teams, one per benchmark
 """
 
@@ -27,11 +28,12 @@ def add_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         ("join", "join the team with this code on BENCH", "code"),
         ("merge", "merge your team into the team with this code", "code"),
         ("leave", "leave your team on BENCH", None),
+        ("copy", "form your team on FROM_BENCH again on BENCH", "from_benchmark"),
     ):
         a = actions.add_parser(name, parents=[common], help=help_)
         a.add_argument("benchmark", metavar="BENCH")
         if extra:
-            a.add_argument(extra, metavar=extra.upper())
+            a.add_argument(extra, metavar="FROM_BENCH" if extra == "from_benchmark" else extra.upper())
         a.add_argument("--json", action="store_true")
     a = actions.add_parser("list", parents=[common], help="all your teams, by benchmark")
     a.add_argument("--json", action="store_true")
@@ -80,6 +82,12 @@ def cmd_team(ctx: Any) -> int:
         body = client.post_json(
             base, json={"name": a.name}, headers={"Idempotency-Key": invocation_key()}
         )
+    elif a.team_action == "copy":
+        body = client.post_json(
+            f"{base}copy/",
+            json={"from_benchmark": a.from_benchmark},
+            headers={"Idempotency-Key": invocation_key()},
+        )
     elif a.team_action in ("join", "merge"):
         body = client.post_json(f"{base}{a.team_action}/", json={"code": a.code})
     else:
@@ -88,4 +96,6 @@ def cmd_team(ctx: Any) -> int:
         dump_json(body, ctx.out)
     else:
         ctx.out.write(_describe(body))
+        if body.get("skipped"):
+            ctx.out.write(f"not added (already in a team there): {', '.join(body['skipped'])}\n")
     return EXIT_OK

@@ -39,3 +39,13 @@ def test_team_list_and_merge(fake_api, run_cli):
     assert r.code == 0 and r.json()["team"]["name"] == "Crew"
     (req,) = fake_api.calls("POST", f"/api/v1/benchmarks/{BENCH}/team/merge/")
     assert json.loads(req.content) == {"code": "abc"}
+
+
+def test_team_copy_names_the_members_left_out(fake_api, run_cli):
+    fake_api.add("POST", f"/api/v1/benchmarks/{BENCH}/team/copy/",
+                 httpx.Response(201, json={"benchmark": BENCH, "team": TEAM, "skipped": ["cy"]}))
+    r = run_cli("team", "copy", BENCH, "other-bench-v1")
+    assert r.code == 0, r.err
+    assert "team Crew" in r.out and "not added (already in a team there): cy" in r.out
+    (req,) = fake_api.calls("POST", f"/api/v1/benchmarks/{BENCH}/team/copy/")
+    assert json.loads(req.content) == {"from_benchmark": "other-bench-v1"}

@@ -273,3 +273,44 @@ def test_baselines_get_a_team_per_benchmark_and_never_a_participants(eurosat, tw
     assert euro.benchmark == eurosat and other.benchmark == twin
     assert baseline_team(benchmark=eurosat) == euro
     assert [m.user.username for m in mine.memberships.all()] == [squatter.username]
+
+
+def test_team_copied_from_another_benchmark_moves_no_submission(eurosat, twin, perfect_csv):
+    """The reusable-group convenience: a team on twin made from my team on eurosat."""
+    from earthbench.accounts.teams import team_copy
+
+    a, b, c = UserFactory(), UserFactory(), UserFactory()
+    lab = team_create(user=a, benchmark=eurosat, name="Reusable Lab")
+    for u in (b, c):
+        team_join(user=u, benchmark=eurosat, code=lab.join_code)
+    made_alone = submit(a, twin, perfect_csv)  # a's personal team on twin
+    other = team_create(user=c, benchmark=twin, name="C Elsewhere")
+    with pytest.raises(TeamError, match="only the owner"):
+        team_copy(user=b, benchmark=twin, source=lab)
+    team, skipped = team_copy(user=a, benchmark=twin, source=lab)
+    assert team.benchmark == twin and team.name == "Reusable Lab" and skipped == [c.username]
+    assert sorted(m.user.username for m in team.memberships.all()) == sorted([a.username, b.username])
+    assert team_of(user=c, benchmark=twin) == other
+    made_alone.refresh_from_db()
+    assert made_alone.team == team  # a's personal team was renamed, as team_create does
+    assert Submission.objects.filter(benchmark=eurosat, team=lab).count() == 0
+    with pytest.raises(TeamError, match="already your team"):
+        team_copy(user=a, benchmark=eurosat, source=lab)
+
+
+def test_team_copy_api(eurosat, twin):
+    a, b = UserFactory(), UserFactory()
+    lab = team_create(user=a, benchmark=eurosat, name="Copy Lab")
+    team_join(user=b, benchmark=eurosat, code=lab.join_code)
+    api = client_for(a)
+    r = api.post(f"/api/v1/benchmarks/{twin.slug}/team/copy/", {"from_benchmark": eurosat.slug}, format="json")
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["benchmark"] == twin.slug and body["skipped"] == []
+    assert body["team"]["name"] == "Copy Lab" and sorted(body["team"]["members"]) == sorted([a.username, b.username])
+    again = api.post(f"/api/v1/benchmarks/{twin.slug}/team/copy/", {"from_benchmark": eurosat.slug}, format="json")
+    assert again.status_code == 400 and "already in team" in again.json()["error"]["message"]
+    none = client_for(UserFactory()).post(
+        f"/api/v1/benchmarks/{twin.slug}/team/copy/", {"from_benchmark": eurosat.slug}, format="json"
+    )
+    assert none.status_code == 404

@@ -307,3 +307,21 @@ def test_header_has_no_emoji_and_no_external_assets(client, eurosat):
     html = client.get(BASE + "/leaderboard/").content.decode()
     assert "🌍" not in html and "<svg" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_team_tab_forms_a_team_owned_on_another_benchmark(client, user, other_user, eurosat):
+    from earthbench.accounts.teams import team_create, team_join, team_of
+
+    twin = Benchmark.objects.create(
+        slug="eurosat-twin-v1", title="twin", task_kind="classification", primary_metric="oa",
+        metrics=eurosat.metrics, spec=eurosat.spec,
+    )
+    lab = team_create(user=user, benchmark=eurosat, name="Travelling Lab")
+    team_join(user=other_user, benchmark=eurosat, code=lab.join_code)
+    client.force_login(user)
+    html = client.get(f"/benchmarks/{twin.slug}/team/").content.decode()
+    assert 'id="team-copy-form"' in html and "Travelling Lab (eurosat-classification-v1)" in html
+    client.post(f"/benchmarks/{twin.slug}/team/copy/", {"from_benchmark": eurosat.slug})
+    copied = team_of(user=other_user, benchmark=twin)
+    assert copied.name == "Travelling Lab" and copied != lab
+    assert 'id="team-copy-form"' not in client.get(BASE + "/team/").content.decode()  # already in a named team there

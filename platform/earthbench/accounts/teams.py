@@ -53,6 +53,18 @@ def teams_of_user(*, user) -> list[Team]:
     )
 
 
+def teams_to_copy(*, user, benchmark) -> list[Team]:
+    """Named teams the user owns on other benchmarks (``team_copy`` sources)."""
+    return list(
+        Team.objects.filter(
+            memberships__user=user, memberships__role=Membership.Role.OWNER, is_personal=False
+        )
+        .exclude(benchmark=benchmark)
+        .select_related("benchmark")
+        .order_by("benchmark__slug")
+    )
+
+
 def team_members(*, team: Team) -> list[Membership]:
     return list(team.memberships.select_related("user").order_by("joined_at", "pk"))
 
@@ -150,6 +162,32 @@ def team_create(*, user, benchmark, name: str) -> Team:
         team.join_code = secrets.token_urlsafe(12)
         team.save(update_fields=["name", "is_personal", "join_code"])
     return team
+
+
+def team_copy(
+    *, user, benchmark, source: Team, now: datetime | None = None
+) -> tuple[Team, list[str]]:
+    """A team on ``benchmark`` made from the user's team ``source`` on another
+    benchmark (the reusable-group convenience): same name, and the members of
+    ``source`` who have no team on ``benchmark`` yet. Nothing else is touched:
+    no submission changes team. Returns the team and the usernames skipped
+    because they already compete there in a team of their own."""
+    if source.benchmark_id == benchmark.pk:
+        raise TeamError(f"{source.name!r} is already your team on {benchmark.slug}")
+    if not source.memberships.filter(user=user, role=Membership.Role.OWNER).exists():
+        raise TeamError(f"only the owner of {source.name!r} can make a team from it")
+    _check_open(benchmark, now, "form")
+    others = [m.user for m in team_members(team=source) if m.user_id != user.pk]
+    with transaction.atomic():
+        team = team_create(user=user, benchmark=benchmark, name=source.name)
+        added = [u for u in others if team_of(user=u, benchmark=benchmark) is None]
+        _lock(team)
+        team_merge_check(benchmark=benchmark, teams=[team], users=[user, *added], now=now)
+        for u in added:
+            Membership.objects.create(
+                team=team, user=u, benchmark=benchmark, role=Membership.Role.MEMBER
+            )
+    return team, sorted(u.get_username() for u in others if u not in added)
 
 
 def team_merge_check(

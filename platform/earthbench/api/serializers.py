@@ -177,6 +177,14 @@ class BenchmarkTeamSerializer(serializers.Serializer):
     team = TeamSerializer(allow_null=True)
 
 
+class TeamCopySerializer(serializers.Serializer):
+    from_benchmark = serializers.SlugField(max_length=100)
+
+
+class TeamCopiedSerializer(BenchmarkTeamSerializer):
+    skipped = serializers.ListField(child=serializers.CharField())
+
+
 class TeamCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
 

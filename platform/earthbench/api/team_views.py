@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -68,6 +69,26 @@ class BenchmarkTeamMerge(APIView):
         ser.is_valid(raise_exception=True)
         team = teams.team_merge(user=request.user, benchmark=bench, code=ser.validated_data["code"])
         return Response(_body(bench, team))
+
+
+class BenchmarkTeamCopy(APIView):
+    """Make my team here from my team on ``from_benchmark`` (same name; its
+    members who have no team here yet). No submission changes team."""
+
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(request=s.TeamCopySerializer, responses={201: s.TeamCopiedSerializer})
+    @idempotent
+    def post(self, request, slug):
+        bench = _bench(slug)
+        ser = s.TeamCopySerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        other = _bench(ser.validated_data["from_benchmark"])
+        source = teams.team_of(user=request.user, benchmark=other)
+        if source is None:
+            raise NotFound(f"you have no team on {other.slug}")
+        team, skipped = teams.team_copy(user=request.user, benchmark=bench, source=source)
+        return Response({**_body(bench, team), "skipped": skipped}, status=201)
 
 
 class BenchmarkTeamLeave(APIView):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("benchmarks/<slug:slug>/team/", team_views.BenchmarkTeam.as_view(), name="api-team"),
     path("benchmarks/<slug:slug>/team/join/", team_views.BenchmarkTeamJoin.as_view(), name="api-team-join"),
     path("benchmarks/<slug:slug>/team/merge/", team_views.BenchmarkTeamMerge.as_view(), name="api-team-merge"),
+    path("benchmarks/<slug:slug>/team/copy/", team_views.BenchmarkTeamCopy.as_view(), name="api-team-copy"),
     path("benchmarks/<slug:slug>/team/leave/", team_views.BenchmarkTeamLeave.as_view(), name="api-team-leave"),
     path("uploads/", views.UploadCreate.as_view(), name="api-uploads"),
     path("uploads/<uuid:uuid>/", views.UploadDetail.as_view(), name="api-upload"),

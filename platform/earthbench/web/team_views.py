@@ -17,9 +17,11 @@ from earthbench.web.views import _published, _tab_context
 def benchmark_team(request, slug):
     bench = _published(slug)
     team = members = None
+    sources = []
     if request.user.is_authenticated:
         team = teams.team_of(user=request.user, benchmark=bench)
         members = teams.team_members(team=team) if team else []
+        sources = teams.teams_to_copy(user=request.user, benchmark=bench)
     is_owner = bool(team) and any(
         m.user_id == request.user.pk and m.role == "owner" for m in members
     )
@@ -31,6 +33,7 @@ def benchmark_team(request, slug):
         members=members,
         is_owner=is_owner,
         changes_closed=not teams.team_changes_open(benchmark=bench),
+        copy_sources=sources,
         create_form=TeamCreateForm(),
         join_form=TeamJoinForm(),
     )
@@ -81,6 +84,24 @@ def team_merge_view(request, slug):
         request, slug, lambda b, code: teams.team_merge(user=request.user, benchmark=b, code=code),
         TeamJoinForm,
     )
+
+
+@login_required
+@require_POST
+def team_copy_view(request, slug):
+    def copy(b):
+        other = teams.team_of(
+            user=request.user,
+            benchmark=_published(request.POST.get("from_benchmark", "")),
+        )
+        if other is None:
+            raise teams.TeamError("you have no team on that benchmark")
+        team, skipped = teams.team_copy(user=request.user, benchmark=b, source=other)
+        if skipped:
+            messages.warning(request, f"Not added (already in a team here): {', '.join(skipped)}.")
+        return team
+
+    return _action(request, slug, copy)
 
 
 @login_required

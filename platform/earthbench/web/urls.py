@@ -37,6 +37,7 @@ urlpatterns = [
     path("benchmarks/<slug:slug>/team/create/", team_views.team_create_view, name="benchmark-team-create"),
     path("benchmarks/<slug:slug>/team/join/", team_views.team_join_view, name="benchmark-team-join"),
     path("benchmarks/<slug:slug>/team/merge/", team_views.team_merge_view, name="benchmark-team-merge"),
+    path("benchmarks/<slug:slug>/team/copy/", team_views.team_copy_view, name="benchmark-team-copy"),
     path("benchmarks/<slug:slug>/team/leave/", team_views.team_leave_view, name="benchmark-team-leave"),
     path(
         "benchmarks/<slug:slug>/host/", host_views.host_dashboard, name="benchmark-host"
