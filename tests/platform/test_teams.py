@@ -68,6 +68,8 @@ def test_personal_team_is_made_on_first_submission_there(eurosat, twin, perfect_
     assert sub.team == team and team.is_personal and team.name == f"{a.username}-1"
     assert team.benchmark == eurosat and team_of(user=a, benchmark=twin) is None
     assert team_for(user=a, benchmark=eurosat) == team  # found, not made again
+    long = UserFactory(username="x" * 150)
+    assert team_for(user=long, benchmark=eurosat).name == "x" * 90
 
 
 def test_one_team_per_user_and_benchmark_is_a_database_constraint(eurosat, twin, perfect_csv):

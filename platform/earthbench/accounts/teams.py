@@ -102,7 +102,8 @@ def team_for(*, user, benchmark) -> Team:
         return team
     try:
         with transaction.atomic():
-            team = _new_team(benchmark=benchmark, name=user.get_username(), personal=True)
+            # Usernames may be longer than a team name (150 vs 100): room for "-N".
+            team = _new_team(benchmark=benchmark, name=user.get_username()[:90], personal=True)
             Membership.objects.create(
                 team=team, user=user, benchmark=benchmark, role=Membership.Role.OWNER
             )
