@@ -316,3 +316,23 @@ def test_team_copy_api(eurosat, twin):
         f"/api/v1/benchmarks/{twin.slug}/team/copy/", {"from_benchmark": eurosat.slug}, format="json"
     )
     assert none.status_code == 404
+
+
+def test_admin_adds_a_member_with_the_teams_benchmark(client, eurosat):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    newcomer = UserFactory()
+    owner = UserFactory()
+    team = team_create(user=owner, benchmark=eurosat, name="Admin Made")
+    (m,) = team.memberships.all()
+    client.force_login(staff)
+    r = client.post(f"/admin/accounts/team/{team.pk}/change/", {
+        "benchmark": eurosat.pk, "name": team.name, "join_code": team.join_code,
+        "memberships-TOTAL_FORMS": "2", "memberships-INITIAL_FORMS": "1",
+        "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": m.pk, "memberships-0-team": team.pk, "memberships-0-user": owner.pk,
+        "memberships-0-role": "owner",
+        "memberships-1-team": team.pk, "memberships-1-user": newcomer.pk, "memberships-1-role": "member",
+    })
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert team_of(user=newcomer, benchmark=eurosat) == team
+    assert Membership.objects.get(user=newcomer).benchmark == eurosat
