@@ -318,7 +318,7 @@ def test_team_copy_api(eurosat, twin):
     assert none.status_code == 404
 
 
-def test_admin_adds_a_member_with_the_teams_benchmark(client, eurosat):
+def test_admin_adds_a_member_with_the_teams_benchmark(client, eurosat, twin):
     staff = UserFactory(is_staff=True, is_superuser=True)
     newcomer = UserFactory()
     owner = UserFactory()
@@ -326,7 +326,7 @@ def test_admin_adds_a_member_with_the_teams_benchmark(client, eurosat):
     (m,) = team.memberships.all()
     client.force_login(staff)
     r = client.post(f"/admin/accounts/team/{team.pk}/change/", {
-        "benchmark": eurosat.pk, "name": team.name, "join_code": team.join_code,
+        "benchmark": twin.pk, "name": team.name, "join_code": team.join_code,  # ignored: read-only
         "memberships-TOTAL_FORMS": "2", "memberships-INITIAL_FORMS": "1",
         "memberships-MIN_NUM_FORMS": "0", "memberships-MAX_NUM_FORMS": "1000",
         "memberships-0-id": m.pk, "memberships-0-team": team.pk, "memberships-0-user": owner.pk,
@@ -336,3 +336,5 @@ def test_admin_adds_a_member_with_the_teams_benchmark(client, eurosat):
     assert r.status_code == 302, r.content.decode()[:2000]
     assert team_of(user=newcomer, benchmark=eurosat) == team
     assert Membership.objects.get(user=newcomer).benchmark == eurosat
+    team.refresh_from_db()
+    assert team.benchmark == eurosat

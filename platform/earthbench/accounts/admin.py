@@ -17,6 +17,10 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     inlines = [MembershipInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A team never changes benchmark (its members and submissions are there).
+        return ("benchmark",) if obj is not None else ()
+
     def save_formset(self, request, form, formset, change):
         for obj in formset.save(commit=False):
             obj.benchmark_id = form.instance.benchmark_id
