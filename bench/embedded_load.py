@@ -79,13 +79,12 @@ def manage(env: dict, *args: str, timeout: float = 300) -> str:
 
 SETUP = """
 import json
-from earthbench.accounts.services import team_for_user, token_create, user_create
+from earthbench.accounts.services import token_create, user_create
 from earthbench.benchmarks.models import Benchmark
 Benchmark.objects.filter(slug=%(slug)r).update(daily_quota=%(quota)d, max_in_flight=%(quota)d)
 keys = []
 for i in range(%(users)d):
     u = user_create(username=f"load{i}", password="load-password-123")
-    team_for_user(user=u)
     keys.append(token_create(user=u, name="load")[1])
 print(json.dumps(keys))
 """

@@ -65,10 +65,10 @@ def main() -> int:
             [User(username=f"scale-{slug}-{i}") for i in range(args.teams)], batch_size=5000
         )
         teams = Team.objects.bulk_create(
-            [Team(name=f"scale-{slug}-{i}") for i in range(args.teams)], batch_size=5000
+            [Team(benchmark=bench, name=f"scale-{slug}-{i}") for i in range(args.teams)], batch_size=5000
         )
         Membership.objects.bulk_create(
-            [Membership(team=t, user=u) for t, u in zip(teams, users, strict=True)], batch_size=5000
+            [Membership(team=t, user=u, benchmark=bench) for t, u in zip(teams, users, strict=True)], batch_size=5000
         )
         now = timezone.now()
         owners = rng.integers(0, args.teams, args.submissions)

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from earthbench_client import __version__, host
+from earthbench_client import __version__, host, team
 from earthbench_client.api import FINISHED, Api
 from earthbench_client.checks import Check, check_submission, resolve_metric
 from earthbench_client.config import Config, load_config
@@ -61,7 +61,7 @@ from earthbench_client.uploads import (
     UploadResult,
 )
 
-NEEDS_TOKEN = {"submit", "push-image", "status", "quota", "cancel", "host"}
+NEEDS_TOKEN = {"submit", "push-image", "status", "quota", "cancel", "host", "team"}
 HEX = re.compile(r"^[0-9a-fA-F]{1,64}$")
 SIZE = re.compile(r"^\s*(\d+)\s*([kmg]?)(?:i?b)?\s*$", re.IGNORECASE)
 # Test-only: exit 3 after N chunks, as if the job had been killed (see docs/cli.md).
@@ -236,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", metavar="ID", type=int)
     p.add_argument("--json", action="store_true")
     host.add_parser(sub, common, _chunk_size)  # earthbench host ... (host.py)
+    team.add_parser(sub, common)
     return parser
 
 
@@ -570,6 +571,7 @@ COMMANDS: dict[str, Callable[[Ctx], int]] = {
     "quota": cmd_quota,
     "cancel": cmd_cancel,
     "host": host.cmd_host,
+    "team": team.cmd_team,
 }
 
 

@@ -353,6 +353,12 @@ class EarthbenchServer:
     token: str
     storage: Path
     tmp: Path
+    manage: Callable[..., str] | None = None
+
+    def token_for(self, username: str) -> str:
+        """A token of another (new or existing) user on this server."""
+        assert self.manage is not None
+        return self.manage("demo_user", "--username", username, "--token-only").strip()
 
     def cli(
         self, *argv: str, env: dict[str, str] | None = None, timeout: float = 120
@@ -465,6 +471,7 @@ def eb_server(tmp_path_factory) -> Iterator[EarthbenchServer]:
             token=token,
             storage=tmp / "storage",
             tmp=tmp,
+            manage=manage,
         )
     finally:
         for proc in procs:

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from benchmarks.catalog import CATALOG_DIR, load_spec
 from earthbench import storage
-from earthbench.accounts.services import team_for_user, token_create
+from earthbench.accounts.services import token_create
 from earthbench.benchmarks import services as bench_services
 from earthbench.benchmarks.models import Benchmark
 
@@ -25,10 +25,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pw-123456789")
 
     @factory.post_generation
-    def team(obj, create, extracted, **kwargs):
+    def saved(obj, create, extracted, **kwargs):
+        # Teams are per benchmark: a personal one comes with the first submission.
         if create:
             obj.save()
-            team_for_user(user=obj)
 
 
 @pytest.fixture

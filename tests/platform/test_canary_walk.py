@@ -28,7 +28,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 from django.utils import timezone
 
-from earthbench.accounts.services import team_create, token_create
+from earthbench.accounts.services import token_create
+from earthbench.accounts.teams import team_create
 from earthbench.benchmarks.models import Benchmark
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
@@ -96,7 +97,7 @@ def world(eurosat):
                         "reference": {eurosat.slug: {"metric": "oa", "min": 0.0, "max": 1.0}}}},
     )
     owner, other = UserFactory(), UserFactory()
-    team = team_create(user=owner, name="Canary team")
+    team = team_create(user=owner, benchmark=eurosat, name="Canary team")
     sub = scored(owner, eurosat, CANARIES)
     other_sub = scored(other, eurosat, (0.31, 0.30, 0.32, 0.31))
     token, _ = token_create(user=owner, name="ci")

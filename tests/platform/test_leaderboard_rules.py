@@ -6,13 +6,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from earthbench.accounts.services import (
-    TeamError,
-    team_create,
-    team_join,
-    team_leave,
-    token_create,
-)
+from earthbench.accounts.services import token_create
+from earthbench.accounts.teams import TeamError, team_create, team_join, team_leave
 from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.leaderboards.selectors import leaderboard_rows
 from earthbench.submissions import services
@@ -125,33 +120,34 @@ def test_statistical_tie_marked(eurosat, user, other_user, perfect_csv, truth_ro
 
 def test_team_create_join_merge_limits_and_leave(eurosat, perfect_csv):
     a, b = UserFactory(), UserFactory()
-    team = team_create(user=a, name="Geo Wizards")
+    team = team_create(user=a, benchmark=eurosat, name="Geo Wizards")
     submit(a, eurosat, perfect_csv)
     submit(b, eurosat, perfect_csv)
     eurosat.daily_quota = 1  # 2 submissions > 1/day x 1 day: merge refused
     eurosat.save()
-    with pytest.raises(TeamError, match="more than the 1 allowed"):
-        team_join(user=b, code=team.join_code)
+    with pytest.raises(TeamError, match="more than the daily limit of 1"):
+        team_join(user=b, benchmark=eurosat, code=team.join_code)
     eurosat.daily_quota = 5
     eurosat.merge_deadline = timezone.now() - timedelta(minutes=1)
     eurosat.save()
-    with pytest.raises(TeamError, match="merging .* closed"):
-        team_join(user=b, code=team.join_code)
+    with pytest.raises(TeamError, match="closed at .* merge deadline"):
+        team_join(user=b, benchmark=eurosat, code=team.join_code)
     eurosat.merge_deadline = None
     eurosat.save()
-    joined = team_join(user=b, code=team.join_code)
+    joined = team_join(user=b, benchmark=eurosat, code=team.join_code)
     assert joined.pk == team.pk and Submission.objects.filter(team=team).count() == 2
     rows = leaderboard_rows(benchmark=eurosat, split="public")
     assert [r.team for r in rows] == ["Geo Wizards"] and rows[0].entries == 2
     assert LeaderboardEntry.objects.filter(benchmark=eurosat, split="public").count() == 1
-    new = team_leave(user=b)
-    assert new.is_personal and Submission.objects.filter(team=team).count() == 2
+    team_leave(user=b, benchmark=eurosat)
+    assert Submission.objects.filter(team=team).count() == 2
+    assert not team.memberships.filter(user=b).exists()
 
 
 def test_team_shares_quota(eurosat, perfect_csv):
     a, b = UserFactory(), UserFactory()
-    team = team_create(user=a, name="Shared")
-    team_join(user=b, code=team.join_code)
+    team = team_create(user=a, benchmark=eurosat, name="Shared")
+    team_join(user=b, benchmark=eurosat, code=team.join_code)
     eurosat.daily_quota = 1
     eurosat.save()
     submit(a, eurosat, perfect_csv)
@@ -216,12 +212,14 @@ def test_deadline_reveals_private(eurosat, user, perfect_csv):
 
 def test_team_and_token_api(eurosat, user):
     api = client_for(user)
-    r = api.post("/api/v1/me/team/", {"name": "Orbiters"}, format="json")
-    assert r.status_code == 201 and r.json()["join_code"]
+    base = f"/api/v1/benchmarks/{eurosat.slug}/team/"
+    r = api.post(base, {"name": "Orbiters"}, format="json")
+    assert r.status_code == 201 and r.json()["team"]["join_code"]
     other = UserFactory()
-    r2 = client_for(other).post("/api/v1/teams/join/", {"code": r.json()["join_code"]}, format="json")
-    assert r2.status_code == 200 and sorted(r2.json()["members"]) == sorted([user.username, other.username])
-    bad = client_for(other).post("/api/v1/teams/join/", {"code": "nope"}, format="json")
+    r2 = client_for(other).post(base + "join/", {"code": r.json()["team"]["join_code"]}, format="json")
+    members = r2.json()["team"]["members"]
+    assert r2.status_code == 200 and sorted(members) == sorted([user.username, other.username])
+    bad = client_for(other).post(base + "join/", {"code": "nope"}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["message"]
     # creating tokens through the API needs the `tokens` scope (issue 16)
     _, key = token_create(user=user, name="admin", scopes=["read", "submit", "tokens"])

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from earthbench.accounts.services import team_create, team_join
+from earthbench.accounts.teams import team_create, team_join
 from earthbench.submissions import services
 from tests.platform.conftest import UserFactory, upload
 
@@ -28,8 +28,8 @@ def world(eurosat, perfect_csv):
     users["staff"].is_staff = True
     users["staff"].save()
     eurosat.hosts.add(users["host"])
-    team = team_create(user=users["owner"], name="Owners")
-    team_join(user=users["member"], code=team.join_code)
+    team = team_create(user=users["owner"], benchmark=eurosat, name="Owners")
+    team_join(user=users["member"], benchmark=eurosat, code=team.join_code)
     sub, _ = services.submission_create(
         user=users["owner"], benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
     )

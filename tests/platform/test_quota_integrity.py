@@ -18,12 +18,7 @@ import pytest
 from rest_framework.test import APIClient
 
 import evaluator.sandbox as sandbox_mod
-from earthbench.accounts.services import (
-    team_create,
-    team_for_user,
-    team_join,
-    team_leave,
-)
+from earthbench.accounts.teams import team_create, team_for, team_join, team_leave
 from earthbench.submissions import containers, services
 from earthbench.submissions.models import Submission
 from evaluator.sandbox.runner import RunResult
@@ -45,30 +40,30 @@ def bench(eurosat):
     return eurosat
 
 
-def _leave(a, b, c):
+def _leave(a, b, c, bench):
     """a leaves the team: a fresh personal team."""
-    team_leave(user=a)
+    team_leave(user=a, benchmark=bench)
     return [a]
 
 
-def _leave_and_join_other(a, b, c):
+def _leave_and_join_other(a, b, c, bench):
     """a leaves and joins c's team, which has not submitted today."""
-    team_leave(user=a)
-    other = team_create(user=c, name="Fresh team")
-    team_join(user=a, code=other.join_code)
+    team_leave(user=a, benchmark=bench)
+    other = team_create(user=c, benchmark=bench, name="Fresh team")
+    team_join(user=a, benchmark=bench, code=other.join_code)
     return [a, c]
 
 
-def _stay(a, b, c):
+def _stay(a, b, c, bench):
     """b, still in the team that used the quota."""
     return [b]
 
 
-def _teammate_of_hopper(a, b, c):
+def _teammate_of_hopper(a, b, c, bench):
     """c forms a team and a joins it: c now shares a's day (Kaggle's merged total)."""
-    team_leave(user=a)
-    other = team_create(user=c, name="Fresh team")
-    team_join(user=a, code=other.join_code)
+    team_leave(user=a, benchmark=bench)
+    other = team_create(user=c, benchmark=bench, name="Fresh team")
+    team_join(user=a, benchmark=bench, code=other.join_code)
     return [c]
 
 
@@ -78,12 +73,12 @@ HOPS = [_leave, _leave_and_join_other, _stay, _teammate_of_hopper]
 @pytest.mark.parametrize("hop", HOPS, ids=[h.__name__.strip("_") for h in HOPS])
 def test_changing_teams_gives_no_fresh_quota(bench, hop):
     a, b, c = UserFactory(), UserFactory(), UserFactory()
-    team = team_create(user=a, name="Hoppers")
-    team_join(user=b, code=team.join_code)
+    team = team_create(user=a, benchmark=bench, name="Hoppers")
+    team_join(user=b, benchmark=bench, code=team.join_code)
     for _ in range(3):
         submit(a, bench)  # the team's quota of 3 is used, all by a
-    for who in hop(a, b, c):
-        q = services.quota_for(team=team_for_user(user=who), benchmark=bench)
+    for who in hop(a, b, c, bench):
+        q = services.quota_for(team=team_for(user=who, benchmark=bench), benchmark=bench)
         assert q.used == 3 and q.remaining == 0, who
         with pytest.raises(services.QuotaExceeded, match="daily quota of 3"):
             submit(who, bench)
@@ -96,8 +91,8 @@ def test_members_other_team_submissions_count_only_that_day_and_that_benchmark(b
         submit(a, bench)
     Submission.objects.update(created_at=services.utc_day_start() - timedelta(minutes=1))
     submit(a, bench)
-    other = team_create(user=c, name="Other")
-    q = services.quota_for(team=team_for_user(user=a), benchmark=bench)
+    other = team_create(user=c, benchmark=bench, name="Other")
+    q = services.quota_for(team=team_for(user=a, benchmark=bench), benchmark=bench)
     assert q.used == 1  # yesterday's two do not count
     assert services.quota_for(team=other, benchmark=bench).used == 0
 
@@ -160,7 +155,7 @@ def test_failed_container_run_counts_against_quota_and_budget(fake_engine, user,
     sub.refresh_from_db()
     assert sub.status == "failed" and sub.error == outcome
     assert sub.counts_against_quota and sub.container_started_at is not None
-    q = services.quota_for(team=team_for_user(user=user), benchmark=fake_engine)
+    q = services.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine)
     assert q.used == 1 and q.compute_used_s == 600.0 and q.compute_remaining_s == 3000.0
 
 
@@ -175,7 +170,7 @@ def test_refusal_before_the_container_starts_is_free(fake_engine, user, monkeypa
     containers.submission_run_container(submission_id=sub.pk)
     sub.refresh_from_db()
     assert sub.status == "failed" and not sub.counts_against_quota and sub.container_started_at is None
-    assert services.quota_for(team=team_for_user(user=user), benchmark=fake_engine).used == 0
+    assert services.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine).used == 0
 
 
 def test_run_that_could_exceed_the_compute_budget_is_refused_before_it_starts(fake_engine, user):
@@ -229,7 +224,7 @@ def test_reaped_container_that_started_counts(fake_engine, user, settings):
 def test_prediction_only_benchmark_reports_no_compute_budget(bench, user):
     bench.accepts_containers = False
     bench.save()
-    q = services.quota_for(team=team_for_user(user=user), benchmark=bench)
+    q = services.quota_for(team=team_for(user=user, benchmark=bench), benchmark=bench)
     assert q.compute_limit_s == 0 and q.compute_remaining_s is None
 
 
@@ -245,5 +240,5 @@ def test_no_free_gpu_releases_the_reserved_compute_and_costs_nothing(fake_engine
     sub.refresh_from_db()
     assert sub.status == "failed" and "does not count against your quota" in sub.error
     assert sub.container_started_at is None and sub.compute_seconds == 0.0
-    q = services.quota_for(team=team_for_user(user=user), benchmark=fake_engine)
+    q = services.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine)
     assert q.used == 0 and q.compute_used_s == 0.0

@@ -12,7 +12,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from earthbench import storage
-from earthbench.accounts.services import team_create, token_create
+from earthbench.accounts.services import token_create
+from earthbench.accounts.teams import team_create
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission, Upload
 from tests.platform.conftest import UserFactory, upload
@@ -43,7 +44,7 @@ def _number(c: str) -> bool:
 def test_every_csv_export_neutralises_formulas(eurosat, perfect_csv, payload):
     u, host = UserFactory(), UserFactory()
     eurosat.hosts.add(host)
-    team_create(user=u, name=f"{payload} team")
+    team_create(user=u, benchmark=eurosat, name=f"{payload} team")
     services.submission_create(user=u, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv",
                                metadata={"method_name": payload})
     h = APIClient()

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 from sklearn.metrics import accuracy_score
 
+from earthbench.accounts.teams import team_of
 from earthbench.submissions import services
 from earthbench.submissions.models import Score, Submission
 from tests.platform.conftest import csv_bytes, upload
@@ -85,7 +86,7 @@ def test_daily_quota_counts_valid_only_and_resets_at_utc_midnight(user, eurosat,
     with pytest.raises(services.QuotaExceeded, match="daily quota of 2"):
         submit(user, eurosat, perfect_csv)
     tomorrow = services.utc_day_start() + timedelta(days=1, seconds=1)
-    q = services.quota_for(team=user.membership.team, benchmark=eurosat, now=tomorrow)
+    q = services.quota_for(team=team_of(user=user, benchmark=eurosat), benchmark=eurosat, now=tomorrow)
     assert q.used == 0 and q.remaining == 2
     Submission.objects.update(created_at=timezone.now() - timedelta(days=1))
     sub, _ = submit(user, eurosat, perfect_csv)

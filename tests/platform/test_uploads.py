@@ -67,8 +67,9 @@ def test_idempotent_upload_and_team_creation(api, eurosat):
     from earthbench.submissions.models import Upload
 
     assert Upload.objects.count() == 1
-    t1 = api.post("/api/v1/me/team/", {"name": "Replayers"}, format="json", HTTP_IDEMPOTENCY_KEY="team-1")
-    t2 = api.post("/api/v1/me/team/", {"name": "Replayers"}, format="json", HTTP_IDEMPOTENCY_KEY="team-1")
+    team_url = f"/api/v1/benchmarks/{eurosat.slug}/team/"
+    t1 = api.post(team_url, {"name": "Replayers"}, format="json", HTTP_IDEMPOTENCY_KEY="team-1")
+    t2 = api.post(team_url, {"name": "Replayers"}, format="json", HTTP_IDEMPOTENCY_KEY="team-1")
     assert t1.status_code == t2.status_code == 201 and t1.json() == t2.json()
 
 

@@ -77,12 +77,18 @@ def test_participant_flow(page, eurosat, perfect_csv):
     assert token.startswith("eb_") and ApiToken.objects.get().prefix == token[:10]
     shot(page, "02-tokens")
 
-    # a team, and the CI recipes
-    page.goto("/account/")
+    # a team on this benchmark (its Team tab), listed on the account page
+    page.goto(BASE + "/")
+    page.get_by_role("link", name="Team", exact=True).click()
+    expect(page.locator("#team-none")).to_be_visible()
     page.get_by_label("Team name").fill("Pixel Pushers")
     page.get_by_role("button", name="Create team").click()
     expect(page.locator("#team-name")).to_have_text("Pixel Pushers")
     expect(page.locator("#join-code")).not_to_be_empty()
+    shot(page, "02a-team-tab")
+    page.goto("/account/")
+    expect(page.locator("#my-teams")).to_contain_text(SLUG)
+    expect(page.locator("#my-teams")).to_contain_text("Pixel Pushers")
     shot(page, "02b-account")
     page.get_by_role("link", name="Getting started").first.click()
     expect(page.locator("article.doc")).to_contain_text("GitLab")
@@ -188,3 +194,30 @@ def test_host_hides_an_entry_with_a_reason(page, eurosat, eurosat_results):
     shot(page, "11-host-after-hide")
     page.goto(BASE + "/leaderboard/")
     expect(page.locator("#leaderboard")).not_to_contain_text("suspicious")
+
+
+def test_team_tab_join_with_code_and_leave(page, eurosat, eurosat_results):
+    from earthbench.accounts.teams import team_create, team_of
+
+    owner, joiner = UserFactory(), UserFactory()
+    lab = team_create(user=owner, benchmark=eurosat, name="Orbit Lab")
+    mine = make_scored(user=joiner, benchmark=eurosat, results=eurosat_results, primary=0.9)
+    log_in(page, joiner.username)
+    page.goto(BASE + "/team/")
+    expect(page.locator("#team-name")).to_have_text(joiner.username)  # personal, from the submission
+    page.get_by_label("Join code", exact=True).fill(lab.join_code)
+    page.get_by_role("button", name="Join team").click()
+    expect(page.locator("#team-name")).to_have_text("Orbit Lab")
+    expect(page.locator("#team-members")).to_contain_text(owner.username)
+    expect(page.locator("#team-members")).to_contain_text(joiner.username)
+    shot(page, "02d-team-joined")
+    mine.refresh_from_db()
+    assert mine.team == lab  # the personal team's submission moved with the merge
+    page.goto(BASE + "/leaderboard/")
+    expect(page.locator("table").first).to_contain_text("Orbit Lab")
+    page.goto(BASE + "/team/")
+    page.get_by_role("button", name="Leave team").click()
+    expect(page.locator("#team-none")).to_be_visible()
+    assert team_of(user=joiner, benchmark=eurosat) is None
+    mine.refresh_from_db()
+    assert mine.team == lab  # past submissions stay with the team

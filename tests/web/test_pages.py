@@ -259,23 +259,38 @@ def test_create_benchmark_from_yaml_validates_and_syncs(
     assert bench.title != "Changed title"
 
 
-def test_teams_create_join_leave(client, user, other_user, transactional_db):
+def test_team_tab_create_join_merge_leave_and_account_lists_teams(client, user, other_user, eurosat):
+    from earthbench.accounts.teams import team_of
+
+    html = client.get(BASE + "/team/").content.decode()
+    assert "Log in" in html and 'href="/benchmarks/eurosat-classification-v1/team/"' in html
     client.force_login(user)
-    client.post("/account/team/create/", {"name": "Pixel Pushers"})
+    assert 'id="team-none"' in client.get(BASE + "/team/").content.decode()
+    client.post(BASE + "/team/create/", {"name": "Pixel Pushers"})
     team = Team.objects.get(name="Pixel Pushers")
+    assert team.benchmark == eurosat
+    html = client.get(BASE + "/team/").content.decode()
+    assert team.join_code and team.join_code in html and 'id="team-merge-form"' in html
     html = client.get("/account/").content.decode()
-    assert team.join_code and team.join_code in html
+    assert 'id="my-teams"' in html and "Pixel Pushers" in html and f"{BASE}/team/" in html
     client.force_login(other_user)
-    r = client.post("/account/team/join/", {"code": "wrong"})
-    assert "no team has this join code" in client.get(r["Location"]).content.decode()
-    client.post("/account/team/join/", {"code": team.join_code})
-    other_user = get_user_model().objects.get(pk=other_user.pk)
-    assert other_user.membership.team == team
-    html = client.get("/account/").content.decode()
-    assert "Leave team" in html and user.username in html
-    client.post("/account/team/leave/")
-    other_user = get_user_model().objects.get(pk=other_user.pk)
-    assert other_user.membership.team != team
+    r = client.post(BASE + "/team/join/", {"code": "wrong"})
+    assert "no team on eurosat-classification-v1 has this join code" in client.get(r["Location"]).content.decode()
+    client.post(BASE + "/team/join/", {"code": team.join_code})
+    assert team_of(user=other_user, benchmark=eurosat) == team
+    html = client.get(BASE + "/team/").content.decode()
+    assert "Leave team" in html and user.username in html and 'id="team-merge-form"' not in html
+    client.post(BASE + "/team/leave/")
+    assert team_of(user=other_user, benchmark=eurosat) is None
+    # a third user merges a team of their own into it
+    third = get_user_model().objects.create_user("third", password="pw-123456789")
+    client.force_login(third)
+    client.post(BASE + "/team/create/", {"name": "Merging In"})
+    client.post(BASE + "/team/merge/", {"code": team.join_code})
+    assert team_of(user=third, benchmark=eurosat) == team and not Team.objects.filter(name="Merging In").exists()
+    eurosat.merge_deadline = eurosat.created_at
+    eurosat.save()
+    assert 'id="team-closed"' in client.get(BASE + "/team/").content.decode()
 
 
 def test_getting_started_renders_ci_recipes_and_examples(client, transactional_db):
@@ -295,3 +310,21 @@ def test_header_has_no_emoji_and_no_external_assets(client, eurosat):
     html = client.get(BASE + "/leaderboard/").content.decode()
     assert "🌍" not in html and "<svg" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_team_tab_forms_a_team_owned_on_another_benchmark(client, user, other_user, eurosat):
+    from earthbench.accounts.teams import team_create, team_join, team_of
+
+    twin = Benchmark.objects.create(
+        slug="eurosat-twin-v1", title="twin", task_kind="classification", primary_metric="oa",
+        metrics=eurosat.metrics, spec=eurosat.spec,
+    )
+    lab = team_create(user=user, benchmark=eurosat, name="Travelling Lab")
+    team_join(user=other_user, benchmark=eurosat, code=lab.join_code)
+    client.force_login(user)
+    html = client.get(f"/benchmarks/{twin.slug}/team/").content.decode()
+    assert 'id="team-copy-form"' in html and "Travelling Lab (eurosat-classification-v1)" in html
+    client.post(f"/benchmarks/{twin.slug}/team/copy/", {"from_benchmark": eurosat.slug})
+    copied = team_of(user=other_user, benchmark=twin)
+    assert copied.name == "Travelling Lab" and copied != lab
+    assert 'id="team-copy-form"' not in client.get(BASE + "/team/").content.decode()  # already in a named team there

@@ -98,3 +98,26 @@ def test_submission_page_query_count(
     assert b"95% CI" in r.content
     with django_assert_max_num_queries(8):
         client.get(f"/submissions/{sub.pk}/status.json")
+
+
+def test_team_tab_and_account_page_do_not_grow_with_members_or_benchmarks(client, user, eurosat):
+    from earthbench.accounts.teams import team_create, team_join
+    from earthbench.benchmarks.models import Benchmark
+
+    client.force_login(user)
+    lab = team_create(user=user, benchmark=eurosat, name="Big Lab")
+
+    def grow(n: int, start: int) -> None:
+        for i in range(start, start + n):
+            team_join(user=UserFactory(), benchmark=eurosat, code=lab.join_code)
+            other = Benchmark.objects.create(slug=f"q-bench-{i}", title="q", task_kind="classification",
+                                             primary_metric="oa", metrics=eurosat.metrics)
+            team_create(user=user, benchmark=other, name=f"Lab {i}")
+
+    urls = [BASE + "/team/", "/account/"]
+    grow(3, 0)
+    few = {url: count_queries(client, url) for url in urls}
+    grow(27, 3)
+    many = {url: count_queries(client, url) for url in urls}
+    assert many == few, "query counts grew from 3 to 30 members and teams"
+    assert max(many.values()) <= 14, many

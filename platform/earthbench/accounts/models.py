@@ -3,17 +3,24 @@ from django.db import models
 
 
 class Team(models.Model):
-    """Who competes. Every user gets a personal team of one; teams share quota
-    and a leaderboard row."""
+    """Who competes on one benchmark. A user is in at most one team per
+    benchmark; a personal team of one is made on their first submission there.
+    A team shares quota and a leaderboard row (see docs/teams.md)."""
 
-    name = models.CharField(max_length=100, unique=True)
+    benchmark = models.ForeignKey(
+        "eb_benchmarks.Benchmark", on_delete=models.CASCADE, related_name="teams"
+    )
+    name = models.CharField(max_length=100)
     is_personal = models.BooleanField(default=False)
-    # Members invite others by sharing this code; regenerated on demand.
+    # Members invite others by sharing this code; valid on this benchmark only.
     join_code = models.CharField(max_length=32, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["benchmark", "name"], name="uniq_team_name_per_benchmark")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -25,12 +32,21 @@ class Membership(models.Model):
         MEMBER = "member"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    # One team at a time per user: the team they compete with.
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    # The team's benchmark, copied so that the database holds "at most one team
+    # per user and benchmark"; accounts.teams keeps it equal to team.benchmark.
+    benchmark = models.ForeignKey(
+        "eb_benchmarks.Benchmark", on_delete=models.CASCADE, related_name="+"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "benchmark"], name="uniq_membership_per_benchmark")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"

@@ -4,7 +4,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from earthbench.accounts.services import TeamError
+from earthbench.accounts.teams import TeamError
 from earthbench.submissions.services import (
     IdempotencyConflict,
     QuotaExceeded,

@@ -60,7 +60,7 @@ class ScoreSerializer(serializers.Serializer):
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
-    benchmark = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    benchmark = serializers.CharField(source="benchmark.slug", read_only=True)
     team = serializers.CharField(source="team.name", read_only=True)
     scores = serializers.SerializerMethodField()
 
@@ -184,13 +184,33 @@ class LogsSerializer(serializers.Serializer):
 
 class TeamSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    benchmark = serializers.CharField(source="benchmark.slug", read_only=True)
     name = serializers.CharField()
     is_personal = serializers.BooleanField()
     join_code = serializers.CharField()
     members = serializers.SerializerMethodField()
+    owner = serializers.SerializerMethodField()
 
     def get_members(self, obj) -> list[str]:
-        return [m.user.get_username() for m in obj.memberships.select_related("user")]
+        return [m.user.get_username() for m in obj.memberships.all() if m.user_id]
+
+    def get_owner(self, obj) -> str | None:
+        return next(
+            (m.user.get_username() for m in obj.memberships.all() if m.role == "owner"), None
+        )
+
+
+class BenchmarkTeamSerializer(serializers.Serializer):
+    benchmark = serializers.CharField()
+    team = TeamSerializer(allow_null=True)
+
+
+class TeamCopySerializer(serializers.Serializer):
+    from_benchmark = serializers.SlugField(max_length=100)
+
+
+class TeamCopiedSerializer(BenchmarkTeamSerializer):
+    skipped = serializers.ListField(child=serializers.CharField())
 
 
 class TeamCreateSerializer(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from earthbench.api import host_views, views
+from earthbench.api import host_views, team_views, views
 
 urlpatterns = [
     path("benchmarks/", views.BenchmarkList.as_view(), name="api-benchmarks"),
@@ -14,9 +14,12 @@ urlpatterns = [
     path("submissions/<int:pk>/hide/", views.SubmissionHide.as_view(), name="api-submission-hide"),
     path("submissions/<int:pk>/logs/", views.SubmissionLogs.as_view(), name="api-submission-logs"),
     path("me/quota/", views.MyQuota.as_view(), name="api-quota"),
-    path("me/team/", views.MyTeam.as_view(), name="api-team"),
-    path("teams/join/", views.TeamJoin.as_view(), name="api-team-join"),
-    path("teams/leave/", views.TeamLeave.as_view(), name="api-team-leave"),
+    path("me/teams/", team_views.MyTeams.as_view(), name="api-my-teams"),
+    path("benchmarks/<slug:slug>/team/", team_views.BenchmarkTeam.as_view(), name="api-team"),
+    path("benchmarks/<slug:slug>/team/join/", team_views.BenchmarkTeamJoin.as_view(), name="api-team-join"),
+    path("benchmarks/<slug:slug>/team/merge/", team_views.BenchmarkTeamMerge.as_view(), name="api-team-merge"),
+    path("benchmarks/<slug:slug>/team/copy/", team_views.BenchmarkTeamCopy.as_view(), name="api-team-copy"),
+    path("benchmarks/<slug:slug>/team/leave/", team_views.BenchmarkTeamLeave.as_view(), name="api-team-leave"),
     path("uploads/", views.UploadCreate.as_view(), name="api-uploads"),
     path("uploads/<uuid:uuid>/", views.UploadDetail.as_view(), name="api-upload"),
     path("uploads/<uuid:uuid>/complete/", views.UploadComplete.as_view(), name="api-upload-complete"),

@@ -16,15 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from earthbench.accounts.models import ApiToken
-from earthbench.accounts.services import (
-    TokenRefused,
-    team_create,
-    team_for_user,
-    team_join,
-    team_leave,
-    token_create,
-    token_revoke,
-)
+from earthbench.accounts.services import TokenRefused, token_create, token_revoke
+from earthbench.accounts.teams import team_of
 from earthbench.api import serializers as s
 from earthbench.api.idempotency import idempotent
 from earthbench.api.pagination import NewestFirstCursor
@@ -208,8 +201,8 @@ class SubmissionListCreate(generics.GenericAPIView):
     pagination_class = NewestFirstCursor
 
     def get_queryset(self):
-        team = team_for_user(user=self.request.user)
-        qs = Submission.objects.filter(team=team).select_related("benchmark", "team").prefetch_related(
+        # Every submission of every team of mine (teams are per benchmark).
+        qs = Submission.objects.filter(team__memberships__user=self.request.user).select_related("benchmark", "team").prefetch_related(
             Prefetch("scores", queryset=Score.objects.filter(is_current=True))
         )
         bench = self.request.query_params.get("benchmark")
@@ -301,7 +294,7 @@ class MyQuota(APIView):
         bench = Benchmark.objects.filter(slug=slug, is_published=True).first()
         if bench is None:
             raise NotFound(f"no benchmark {slug!r}")
-        q = services.quota_for(team=team_for_user(user=request.user), benchmark=bench)
+        q = services.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
         return Response(
             s.QuotaSerializer(
                 {"benchmark": bench.slug, "limit": q.limit, "used": q.used, "remaining": q.remaining,
@@ -350,40 +343,6 @@ class SubmissionLogs(SubmissionDetail):
         sub = self._get(request, pk)
         return Response({"id": sub.pk, "log_tail": sub.log_tail,
                          "events": [{"status": e.status, "note": e.note, "at": e.at} for e in sub.events.all()]})
-
-
-class MyTeam(APIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
-
-    @extend_schema(responses=s.TeamSerializer)
-    def get(self, request):
-        return Response(s.TeamSerializer(team_for_user(user=request.user)).data)
-
-    @extend_schema(request=s.TeamCreateSerializer, responses=s.TeamSerializer)
-    @idempotent
-    def post(self, request):
-        ser = s.TeamCreateSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        team = team_create(user=request.user, name=ser.validated_data["name"])
-        return Response(s.TeamSerializer(team).data, status=201)
-
-
-class TeamJoin(APIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
-
-    @extend_schema(request=s.TeamJoinSerializer, responses=s.TeamSerializer)
-    def post(self, request):
-        ser = s.TeamJoinSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        return Response(s.TeamSerializer(team_join(user=request.user, code=ser.validated_data["code"])).data)
-
-
-class TeamLeave(APIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
-
-    @extend_schema(request=None, responses=s.TeamSerializer)
-    def post(self, request):
-        return Response(s.TeamSerializer(team_leave(user=request.user)).data)
 
 
 class TokenListCreate(APIView):

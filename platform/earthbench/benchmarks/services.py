@@ -209,18 +209,30 @@ BASELINE_USERNAME = "baseline"
 def baseline_user():
     from django.contrib.auth import get_user_model
 
-    from earthbench.accounts.models import Membership, Team
-
     user, created = get_user_model().objects.get_or_create(
         username=BASELINE_USERNAME, defaults={"is_active": False}
     )
     if created:
         user.set_unusable_password()
         user.save()
-    if not Membership.objects.filter(user=user).exists():
-        team, _ = Team.objects.get_or_create(name="Baselines", defaults={"is_personal": False})
-        Membership.objects.create(team=team, user=user, role=Membership.Role.OWNER)
     return user
+
+
+def baseline_team(*, benchmark: Benchmark):
+    """The "Baselines" team of ``benchmark`` (one per benchmark, like every team)."""
+    from earthbench.accounts.models import Membership, Team
+
+    user = baseline_user()
+    team = Team.objects.filter(benchmark=benchmark, memberships__user=user).first()
+    if team is None:
+        # "Baselines" unless a participant took the name on this benchmark first.
+        taken = Team.objects.filter(benchmark=benchmark, name__iexact="Baselines").exists()
+        name = "Baselines (platform)" if taken else "Baselines"
+        team = Team.objects.create(benchmark=benchmark, name=name, is_personal=False)
+        Membership.objects.create(
+            team=team, user=user, benchmark=benchmark, role=Membership.Role.OWNER
+        )
+    return team
 
 
 def benchmark_ensure_baseline(*, benchmark: Benchmark):
@@ -247,6 +259,7 @@ def benchmark_ensure_baseline(*, benchmark: Benchmark):
         is_hidden=True, hidden_reason="superseded baseline"
     )
     leaderboard_refresh_benchmark(benchmark=benchmark)
+    baseline_team(benchmark=benchmark)
     with open(path, "rb") as fh:
         sub, _ = submission_create(
             user=baseline_user(),

@@ -21,7 +21,7 @@ from django.utils import timezone
 import evaluator
 from earthbench import storage
 from earthbench.accounts.models import Team
-from earthbench.accounts.services import team_for_user
+from earthbench.accounts.teams import team_for
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.services import leaderboard_refresh_team
 from earthbench.submissions.heartbeat import last_alive, retry_locked
@@ -129,7 +129,7 @@ def submission_create(
         raise SubmissionRefused(f"{benchmark.slug} is not open for submissions")
     if benchmark.deadline and (now or timezone.now()) > benchmark.deadline and not is_baseline:
         raise SubmissionRefused(f"{benchmark.slug} closed at {benchmark.deadline.isoformat()}")
-    team = team_for_user(user=user)
+    team = team_for(user=user, benchmark=benchmark)
 
     if idempotency_key:
         existing = Submission.objects.filter(

@@ -1,4 +1,4 @@
-"""Account pages: sign-up, settings (team), API tokens."""
+"""Account pages: sign-up, settings (teams by benchmark), API tokens."""
 
 from __future__ import annotations
 
@@ -11,18 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from earthbench.accounts.models import ApiToken, Membership
-from earthbench.accounts.services import (
-    TeamError,
-    team_create,
-    team_for_user,
-    team_join,
-    team_leave,
-    token_create,
-    token_revoke,
-    user_create,
-)
-from earthbench.web.forms import SignupForm, TeamCreateForm, TeamJoinForm, TokenForm
+from earthbench.accounts.models import ApiToken
+from earthbench.accounts.services import token_create, token_revoke, user_create
+from earthbench.accounts.teams import teams_of_user
+from earthbench.web.forms import SignupForm, TokenForm
 
 
 def signup(request):
@@ -43,63 +35,16 @@ def signup(request):
 
 @login_required
 def account_settings(request):
-    team = team_for_user(user=request.user)
-    members = (
-        Membership.objects.filter(team=team)
-        .select_related("user")
-        .order_by("joined_at")
-    )
     return render(
         request,
         "web/account.html",
         {
-            "team": team,
-            "members": members,
-            "create_form": TeamCreateForm(),
-            "join_form": TeamJoinForm(),
+            "teams": teams_of_user(user=request.user),
             "n_tokens": ApiToken.objects.filter(
                 user=request.user, revoked_at__isnull=True
             ).count(),
         },
     )
-
-
-def _team_action(request, action, form_class=None):
-    form = form_class(request.POST) if form_class else None
-    if form is not None and not form.is_valid():
-        messages.error(request, "; ".join(" ".join(v) for v in form.errors.values()))
-        return redirect("account")
-    try:
-        team = action(**(form.cleaned_data if form else {}))
-    except TeamError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"You are now in team {team.name}.")
-    return redirect("account")
-
-
-@login_required
-@require_POST
-def team_create_view(request):
-    return _team_action(
-        request, lambda name: team_create(user=request.user, name=name), TeamCreateForm
-    )
-
-
-@login_required
-@require_POST
-def team_join_view(request):
-    return _team_action(
-        request,
-        lambda code: team_join(user=request.user, code=code.strip()),
-        TeamJoinForm,
-    )
-
-
-@login_required
-@require_POST
-def team_leave_view(request):
-    return _team_action(request, lambda: team_leave(user=request.user))
 
 
 @login_required

@@ -141,10 +141,19 @@ def team_submissions(
     *, team, benchmark: Benchmark | None = None, limit: int = 200
 ) -> list[Submission]:
     """A team's submissions, newest first, with their current public score."""
-    qs = Submission.objects.filter(team=team).select_related("benchmark", "created_by")
+    qs = Submission.objects.filter(team=team)
     if benchmark is not None:
         qs = qs.filter(benchmark=benchmark)
-    qs = qs.prefetch_related(
+    return _with_public_score(qs, limit)
+
+
+def user_submissions(*, user, limit: int = 200) -> list[Submission]:
+    """The submissions of every team of the user (one per benchmark), newest first."""
+    return _with_public_score(Submission.objects.filter(team__memberships__user=user), limit)
+
+
+def _with_public_score(qs, limit: int) -> list[Submission]:
+    qs = qs.select_related("benchmark", "created_by", "team").prefetch_related(
         Prefetch(
             "scores",
             queryset=Score.objects.filter(is_current=True, split="public").only(

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from earthbench.web import account_views, docs_views, host_views, views
+from earthbench.web import account_views, docs_views, host_views, team_views, views
 
 urlpatterns = [
     path("", views.benchmark_list, name="home"),
@@ -33,6 +33,12 @@ urlpatterns = [
         name="benchmark-submit",
     ),
     path("benchmarks/<slug:slug>/mine/", views.benchmark_mine, name="benchmark-mine"),
+    path("benchmarks/<slug:slug>/team/", team_views.benchmark_team, name="benchmark-team"),
+    path("benchmarks/<slug:slug>/team/create/", team_views.team_create_view, name="benchmark-team-create"),
+    path("benchmarks/<slug:slug>/team/join/", team_views.team_join_view, name="benchmark-team-join"),
+    path("benchmarks/<slug:slug>/team/merge/", team_views.team_merge_view, name="benchmark-team-merge"),
+    path("benchmarks/<slug:slug>/team/copy/", team_views.team_copy_view, name="benchmark-team-copy"),
+    path("benchmarks/<slug:slug>/team/leave/", team_views.team_leave_view, name="benchmark-team-leave"),
     path(
         "benchmarks/<slug:slug>/host/", host_views.host_dashboard, name="benchmark-host"
     ),
@@ -80,9 +86,6 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", account_views.account_settings, name="account"),
-    path("account/team/create/", account_views.team_create_view, name="team-create"),
-    path("account/team/join/", account_views.team_join_view, name="team-join"),
-    path("account/team/leave/", account_views.team_leave_view, name="team-leave"),
     path("account/tokens/", account_views.tokens, name="tokens"),
     path(
         "account/tokens/<int:pk>/revoke/",

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from earthbench import storage
-from earthbench.accounts.services import team_for_user
+from earthbench.accounts.teams import team_of
 from earthbench.benchmarks import services as bench_services
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
@@ -38,6 +38,7 @@ TABS = (
     ("leaderboard", "Leaderboard", "benchmark-leaderboard"),
     ("submit", "Submit", "benchmark-submit"),
     ("mine", "My submissions", "benchmark-mine"),
+    ("team", "Team", "benchmark-team"),
 )
 
 
@@ -200,7 +201,7 @@ def benchmark_leaderboard(request, slug):
 def _quota(request, bench):
     if not request.user.is_authenticated:
         return None
-    return services.quota_for(team=team_for_user(user=request.user), benchmark=bench)
+    return services.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
 
 
 def benchmark_submit(request, slug):
@@ -258,8 +259,8 @@ def benchmark_mine(request, slug):
     bench = _published(slug, request.user)
     subs, team = [], None
     if request.user.is_authenticated:
-        team = team_for_user(user=request.user)
-        subs = selectors.team_submissions(team=team, benchmark=bench)
+        team = team_of(user=request.user, benchmark=bench)
+        subs = selectors.team_submissions(team=team, benchmark=bench) if team else []
     ctx = _tab_context(
         request,
         bench,
@@ -391,9 +392,8 @@ def submission_status(request, pk):
 
 @login_required
 def my_submissions(request):
-    team = team_for_user(user=request.user)
-    subs = selectors.team_submissions(team=team)
-    return render(request, "web/my_submissions.html", {"subs": subs, "team": team})
+    subs = selectors.user_submissions(user=request.user)
+    return render(request, "web/my_submissions.html", {"subs": subs})
 
 
 def plotly_js(request):

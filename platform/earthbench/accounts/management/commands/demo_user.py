@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from earthbench.accounts.services import team_for_user, token_create, user_create
+from earthbench.accounts.services import token_create, user_create
 
 
 class Command(BaseCommand):
@@ -20,7 +20,6 @@ class Command(BaseCommand):
         user = User.objects.filter(username=o["username"]).first()
         if user is None:
             user = user_create(username=o["username"], password=o["password"])
-        team_for_user(user=user)
         _, key = token_create(user=user, name="demo")
         if o["token_only"]:
             self.stdout.write(key)
