@@ -121,12 +121,16 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
             try:
                 container_reserve_compute(submission_id=sub.pk, time_limit_s=limits.time_s)
             except BudgetExceeded as exc:
-                services.submission_fail(submission_id=sub.pk, message=str(exc), counts=False)
+                services.submission_fail(
+                    submission_id=sub.pk, message=str(exc), counts=False, attempt=sub.attempts
+                )
                 return _reload(sub)
             started = True
             _run_and_score(sub, sandbox, info, job_id, limits)
     except evaluator.ValidationError as exc:
-        services.submission_fail(submission_id=sub.pk, message=str(exc), counts=started)
+        services.submission_fail(
+            submission_id=sub.pk, message=str(exc), counts=started, attempt=sub.attempts
+        )
     except GpuUnavailable as exc:  # none free / none here: not the submitter's fault
         log.warning("container submission %s: %s", sub.pk, exc)
         if started:
@@ -134,6 +138,7 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
         services.submission_fail(
             submission_id=sub.pk,
             message=f"not run: {exc}; it does not count against your quota, submit again",
+            attempt=sub.attempts,
         )
     except Exception:
         log.exception("container submission %s failed", sub.pk)
@@ -142,6 +147,7 @@ def submission_run_container(*, submission_id: int) -> Submission | None:
         services.submission_fail(
             submission_id=sub.pk,
             message="internal error while running the container; the operators have been notified",
+            attempt=sub.attempts,
             counts=False,  # our fault, not the participant's
         )
     return _reload(sub)
@@ -164,7 +170,9 @@ def _run_and_score(sub: Submission, sandbox, info, job_id: str, limits) -> None:
         if not run.ok:
             # The container ran: it counts against the quota (a sleeper, a fork
             # bomb or a memory bomb is not free).
-            services.submission_fail(submission_id=sub.pk, message=run.error, counts=True)
+            services.submission_fail(
+                submission_id=sub.pk, message=run.error, counts=True, attempt=sub.attempts
+            )
             return
         results = services.compute_scores(benchmark=bench, predictions_path=run.output_dir)
         mib = 1024 * 1024
@@ -178,7 +186,7 @@ def _run_and_score(sub: Submission, sandbox, info, job_id: str, limits) -> None:
             "n_samples": run.n_samples,
         }
         services.submission_record_scores(
-            submission_id=sub.pk, results=results, efficiency=efficiency
+            submission_id=sub.pk, results=results, efficiency=efficiency, attempt=sub.attempts
         )
 
 
