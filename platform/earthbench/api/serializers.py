@@ -40,10 +40,14 @@ class BenchmarkDetailSerializer(BenchmarkSerializer):
 
 class ScoreSerializer(serializers.Serializer):
     split = serializers.CharField()
+    primary_metric = serializers.SerializerMethodField(help_text="the benchmark's primary metric key")
     metrics = serializers.JSONField()
     primary_value = serializers.FloatField(allow_null=True)
     ci = serializers.JSONField()
     evaluator_version = serializers.CharField()
+
+    def get_primary_metric(self, obj) -> str:
+        return self.context.get("primary_metric") or obj.submission.benchmark.primary_metric
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
@@ -83,8 +87,9 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     def get_scores(self, obj) -> list[dict]:
         visible = self.context.get("visible_splits", {"public"})
+        context = {"primary_metric": obj.benchmark.primary_metric}
         return [
-            ScoreSerializer(s).data
+            ScoreSerializer(s, context=context).data
             for s in obj.scores.all()
             if s.is_current and s.split in visible
         ]
@@ -110,17 +115,19 @@ class SubmissionCreateSerializer(serializers.Serializer):
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
+    """One leaderboard row (``leaderboards.exports.rows_as_dicts``). Flat: besides
+    these, each declared metric ``<m>`` with ``<m>_ci_low`` and ``<m>_ci_high``, and
+    efficiency columns of container submissions."""
+
     rank = serializers.IntegerField(allow_null=True)
     team = serializers.CharField()
     submission_id = serializers.IntegerField()
     method_name = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField()
     primary_value = serializers.FloatField(allow_null=True)
-    metrics = serializers.JSONField()
-    ci = serializers.JSONField()
     is_baseline = serializers.BooleanField()
+    tied_with_leader = serializers.BooleanField()
     entries = serializers.IntegerField()
-    efficiency = serializers.JSONField()
 
 
 class QuotaSerializer(serializers.Serializer):
