@@ -295,6 +295,12 @@ def _preflight(ctx: Ctx, kind: str) -> dict:
     """Check what can be checked before uploading (possibly gigabytes)."""
     a = ctx.args
     bench = ctx.api.benchmark(a.benchmark)
+    members = bench.get("suite_members") or []
+    if members:
+        raise UsageError(
+            f"{a.benchmark} is a suite and takes no submissions; submit to its "
+            f"members: {', '.join(members)}"
+        )
     if kind == "predictions" and bench.get("accepts_predictions") is False:
         raise UsageError(
             f"{a.benchmark} accepts model containers only (use push-image)"

@@ -30,12 +30,19 @@ class BenchmarkSerializer(serializers.ModelSerializer):
 class BenchmarkDetailSerializer(BenchmarkSerializer):
     reference_results = serializers.JSONField()
     data_url = serializers.SerializerMethodField()
+    suite_members = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="a suite's member benchmarks (submit to them); empty otherwise",
+    )
 
     class Meta(BenchmarkSerializer.Meta):
-        fields = BenchmarkSerializer.Meta.fields + ["reference_results", "options", "data_url"]
+        fields = BenchmarkSerializer.Meta.fields + [
+            "reference_results", "options", "data_url", "suite_members",
+        ]
 
-    def get_data_url(self, obj) -> str:
-        return f"/benchmarks/{obj.slug}/data/public.zip"
+    def get_data_url(self, obj) -> str | None:
+        """A suite has no data of its own (null): its members have."""
+        return None if obj.suite_members else f"/benchmarks/{obj.slug}/data/public.zip"
 
 
 class ScoreSerializer(serializers.Serializer):

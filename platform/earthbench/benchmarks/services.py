@@ -42,6 +42,8 @@ def benchmark_sync(*, spec: BenchmarkSpec) -> Benchmark:
     d = spec.data
     sub = d.get("submission", {})
     primary = d["primary_metric"]
+    # A suite aggregates its members' leaderboards; participants submit to them.
+    suite = bool(d.get("suite", {}).get("members"))
     defaults = {
         "version": spec.version,
         "title": d["title"],
@@ -56,8 +58,8 @@ def benchmark_sync(*, spec: BenchmarkSpec) -> Benchmark:
         "options": d.get("options", {}),
         "reference_results": d.get("reference_results", []),
         "card": spec.card,
-        "accepts_predictions": sub.get("predictions", True),
-        "accepts_containers": sub.get("containers", False),
+        "accepts_predictions": sub.get("predictions", True) and not suite,
+        "accepts_containers": sub.get("containers", False) and not suite,
         "container_limits": sub.get("container_limits", {}),
         "daily_quota": sub.get("daily_quota", 5),
         "max_in_flight": sub.get("max_in_flight", 3),
@@ -75,6 +77,10 @@ def benchmark_sync(*, spec: BenchmarkSpec) -> Benchmark:
             setattr(bench, k, v)
         bench.deadline = _deadline(sub.get("deadline"))
         bench.save()
+    elif suite and (bench.accepts_predictions or bench.accepts_containers):
+        # Rows loaded before suites refused uploads (the YAML did not change).
+        bench.accepts_predictions = bench.accepts_containers = False
+        bench.save(update_fields=["accepts_predictions", "accepts_containers"])
     for name, vis in (
         (Split.Name.PUBLIC, Split.Visibility.ALWAYS),
         (Split.Name.PRIVATE, Split.Visibility.AFTER_DEADLINE),

@@ -51,6 +51,10 @@ class IdempotencyConflict(SubmissionRefused):
     code = "idempotency_conflict"
 
 
+class SuiteRefused(SubmissionRefused):
+    code = "suite_takes_no_submissions"
+
+
 def utc_day_start(now: datetime | None = None) -> datetime:
     now = now or timezone.now()
     return now.astimezone(datetime_utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -149,6 +153,13 @@ def submission_create(
         raise SubmissionRefused("Idempotency-Key is longer than 200 characters")
     if kind not in Submission.Kind.values:
         raise SubmissionRefused(f"unknown submission kind {kind!r}", field="kind")
+    if benchmark.suite_members and not is_baseline:
+        raise SuiteRefused(
+            f"{benchmark.slug} is a suite: it ranks teams by their results on its "
+            f"member benchmarks; submit to each member instead: "
+            f"{', '.join(benchmark.suite_members)}",
+            field="benchmark",
+        )
     if kind == Submission.Kind.PREDICTIONS and not benchmark.accepts_predictions and not is_baseline:
         raise SubmissionRefused(
             f"{benchmark.slug} accepts model containers only", field="kind"

@@ -198,3 +198,20 @@ def host_queue(*, benchmark: Benchmark, limit: int = 100) -> QueueSummary:
         .order_by("-updated_at")[:limit]
     )
     return QueueSummary(counts=counts, items=items, hidden=hidden, now=timezone.now())
+
+
+def suite_members(bench: Benchmark) -> list[dict]:
+    """A suite's members in its order: slug, title, kind, primary metric, and
+    whether the member is published here (an unpublished one is named, not linked)."""
+    slugs = bench.suite_members
+    found = {b.slug: b for b in Benchmark.objects.filter(slug__in=slugs, is_published=True)}
+    refs = (bench.spec or {}).get("suite", {}).get("reference", {})
+    out = []
+    for slug in slugs:
+        member = found.get(slug)
+        out.append({
+            "slug": slug,
+            "benchmark": member,
+            "metric": refs.get(slug, {}).get("metric") or (member.primary_metric if member else ""),
+        })
+    return out

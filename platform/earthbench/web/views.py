@@ -58,7 +58,13 @@ def _published(slug: str) -> Benchmark:
 
 def _tab_context(request, bench: Benchmark, tab: str, **extra) -> dict:
     host = is_host(benchmark=bench, user=request.user)
-    tabs = [(key, label, reverse(name, args=[bench.slug])) for key, label, name in TABS]
+    # A suite takes no submissions (its members do): no Submit or My submissions tab.
+    skip = {"submit", "mine"} if bench.suite_members else set()
+    tabs = [
+        (key, label, reverse(name, args=[bench.slug]))
+        for key, label, name in TABS
+        if key not in skip
+    ]
     if host:
         tabs.append(("host", "Host", reverse("benchmark-host", args=[bench.slug])))
     return {"bench": bench, "tab": tab, "tabs": tabs, "is_host": host, **extra}
@@ -101,6 +107,11 @@ def _evaluator_command(bench: Benchmark, predictions: str) -> str:
 
 def benchmark_data_tab(request, slug):
     bench = _published(slug)
+    if bench.suite_members:
+        ctx = _tab_context(
+            request, bench, "data", members=selectors.suite_members(bench)
+        )
+        return render(request, "web/bench_suite_data.html", ctx)
     sample = selectors.sample_submission_path(bench.slug)
     predictions = sample.name if sample else "predictions.csv"
     ctx = _tab_context(
@@ -191,6 +202,9 @@ def _quota(request, bench):
 
 def benchmark_submit(request, slug):
     bench = _published(slug)
+    if bench.suite_members and request.method != "POST":
+        # Nothing to submit here: the data tab links the members.
+        return redirect(reverse("benchmark-data-tab", args=[bench.slug]))
     if request.method == "POST":
         return _submit_post(request, bench)
     ctx = _tab_context(
