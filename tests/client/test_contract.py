@@ -10,12 +10,13 @@ import csv
 import io
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from .conftest import EarthbenchServer, live_server
+from .conftest import REPO, EarthbenchServer, live_server
 
 pytestmark = pytest.mark.slow
 
@@ -304,3 +305,51 @@ def test_a_suite_takes_no_submission_and_names_its_members(server, api, tmp_path
     error = resp.json()["error"]
     assert error["code"] == "suite_takes_no_submissions"
     assert error["field"] == "benchmark" and ", ".join(MEMBERS) in error["message"]
+
+
+def test_a_wrong_slug_is_named_with_the_closest_ones(server):
+    for argv in (("leaderboard", "eurosat-clasification-v1"),
+                 ("quota", "eurosat-clasification-v1", "--json")):
+        r = server.cli(*argv)
+        assert r.returncode == 2
+        assert "no benchmark 'eurosat-clasification-v1'" in r.stderr
+        assert "did you mean eurosat-classification-v1" in r.stderr
+    error = json.loads(r.stdout)["error"]
+    assert error["status"] == 404 and error["code"] == "benchmark_not_found"
+
+
+# ------------------------------------------------------------------ README's curl
+
+
+def readme_curl() -> str:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    (block,) = [b for b in blocks if "curl" in b]
+    return "\n".join(line for line in block.splitlines() if not line.startswith("export"))
+
+
+def test_the_readmes_curl_command_submits_and_its_key_makes_retries_safe(
+    server, tmp_path
+):
+    sample = server.storage / "benchmarks" / EUROSAT / "public" / "sample_submission.csv"
+    (tmp_path / "var").mkdir()
+    target = tmp_path / "var" / "demo-predictions.csv"
+    target.write_bytes(sample.read_bytes())
+    env = {"PATH": "/usr/bin:/bin", "EARTHBENCH_URL": server.url,
+           "EARTHBENCH_TOKEN": server.token}
+
+    def run(command: str) -> dict:
+        proc = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    command = readme_curl()
+    first = run(command)
+    assert first["benchmark"] == EUROSAT and first["method_name"] == "my first try"
+    assert run(command)["id"] == first["id"]  # a retry returns the same submission
+    conflict = run(command.replace("my first try", "my second try"))
+    assert conflict["error"]["code"] == "idempotency_conflict"
+    assert conflict["error"]["field"] == "method_name"
+    target.write_bytes(sample.read_bytes() + b"\n")  # another file: another key
+    assert run(command)["id"] != first["id"]
