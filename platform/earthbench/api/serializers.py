@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.selectors import BenchmarkNotFound, published_benchmark
 from earthbench.submissions.models import Submission
 
 
@@ -103,9 +104,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
 
 class SubmissionCreateSerializer(serializers.Serializer):
-    benchmark = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Benchmark.objects.filter(is_published=True)
-    )
+    benchmark = serializers.CharField(help_text="a published benchmark's slug")
     file = serializers.FileField(required=False)
     upload = serializers.UUIDField(required=False, help_text="a completed chunked upload instead of file")
     kind = serializers.ChoiceField(choices=Submission.Kind.choices, default="predictions")
@@ -114,6 +113,12 @@ class SubmissionCreateSerializer(serializers.Serializer):
     paper_url = serializers.URLField(required=False, allow_blank=True)
     code_url = serializers.URLField(required=False, allow_blank=True)
     git_commit = serializers.RegexField(r"^[0-9a-fA-F]{0,64}$", required=False, allow_blank=True)
+
+    def validate_benchmark(self, value: str) -> Benchmark:
+        try:
+            return published_benchmark(value)
+        except BenchmarkNotFound as exc:
+            raise serializers.ValidationError(str(exc), code=exc.code) from None
 
     def validate(self, attrs):
         if bool(attrs.get("file")) == bool(attrs.get("upload")):

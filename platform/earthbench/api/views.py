@@ -28,6 +28,7 @@ from earthbench.api import serializers as s
 from earthbench.api.idempotency import idempotent
 from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.selectors import published_benchmark
 from earthbench.leaderboards.exports import full_results, rows_as_dicts, to_csv
 from earthbench.leaderboards.selectors import (
     is_host,
@@ -90,6 +91,9 @@ class BenchmarkDetail(generics.RetrieveAPIView):
     lookup_field = "slug"
     queryset = Benchmark.objects.filter(is_published=True)
 
+    def get_object(self):
+        return published_benchmark(self.kwargs["slug"])
+
 
 class Leaderboard(APIView):
     permission_classes = [HasScope]
@@ -105,7 +109,7 @@ class Leaderboard(APIView):
         responses=s.LeaderboardSerializer,
     )
     def get(self, request, slug):
-        bench = get_object_or_404(Benchmark, slug=slug, is_published=True)
+        bench = published_benchmark(slug)
         split = request.query_params.get("split", "public")
         if split not in ("public", "private"):
             raise ValidationError({"split": "split must be public or private"})
@@ -115,7 +119,9 @@ class Leaderboard(APIView):
             rows = suite_rows(benchmark=bench, split=split)
             return Response({
                 "benchmark": bench.slug, "split": split, "primary_metric": "iqm", "direction": "max",
-                "metrics": bench.metrics, "count": len(rows),
+                # The rows' metric, whatever the suite's YAML declares for itself.
+                "metrics": [{"key": "iqm", "label": "IQM of normalised scores", "direction": "max"}],
+                "count": len(rows),
                 "results": [
                     {"rank": r.rank, "team": r.team, "iqm": r.iqm, "primary_value": r.iqm,
                      "iqm_ci_low": r.ci[0] if r.ci else None, "iqm_ci_high": r.ci[1] if r.ci else None,
@@ -283,9 +289,7 @@ class MyQuota(APIView):
     )
     def get(self, request):
         slug = request.query_params.get("benchmark", "")
-        bench = Benchmark.objects.filter(slug=slug, is_published=True).first()
-        if bench is None:
-            raise NotFound(f"no benchmark {slug!r}")
+        bench = published_benchmark(slug)
         q = services.quota_for(team=team_for_user(user=request.user), benchmark=bench)
         return Response(
             s.QuotaSerializer(

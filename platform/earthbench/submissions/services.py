@@ -238,9 +238,7 @@ def submission_create(
         if existing is None:
             raise
         if existing.request_fingerprint != fingerprint:
-            raise IdempotencyConflict(
-                "Idempotency-Key was already used for a different request"
-            ) from None
+            raise _conflict(existing, benchmark, kind, sha, metadata) from None
         return existing, False
     except BaseException:
         storage.remove_tree(f"submissions/{sub_uuid}")
@@ -257,11 +255,36 @@ def _idempotent_repeat(existing, benchmark, kind, file, metadata) -> tuple[Submi
         benchmark=benchmark, kind=kind, sha256=digest.hexdigest(), metadata=metadata
     )
     if fingerprint != existing.request_fingerprint:
-        raise IdempotencyConflict(
-            "Idempotency-Key was already used for a different request "
-            f"(submission #{existing.pk})"
-        )
+        raise _conflict(existing, benchmark, kind, digest.hexdigest(), metadata)
     return existing, False
+
+
+def _conflict(existing, benchmark, kind, sha256, metadata) -> IdempotencyConflict:
+    """Name what differs from the request that first used the key."""
+    first = {
+        "benchmark": existing.benchmark.slug,
+        "kind": existing.kind,
+        "file": existing.file_sha256,
+        **{f: getattr(existing, f) or "" for f in METADATA_FIELDS},
+    }
+    now = {
+        "benchmark": benchmark.slug,
+        "kind": kind,
+        "file": sha256,
+        **{f: metadata.get(f, "") for f in METADATA_FIELDS},
+    }
+    differ = [k for k in first if first[k] != now[k]]
+
+    def show(k: str, v: str) -> str:
+        return f"sha256 {v[:12]}…" if k == "file" else repr(v[:60])
+
+    detail = "; ".join(f"{k}: {show(k, now[k])} here, {show(k, first[k])} then" for k in differ)
+    return IdempotencyConflict(
+        f"Idempotency-Key was already used for a different request (submission "
+        f"#{existing.pk}): {detail or 'the request differs'}. Use a new key for a new "
+        "submission, or repeat the first request exactly to get it back",
+        field=differ[0] if differ else None,
+    )
 
 
 # ---------------------------------------------------------------- scoring
