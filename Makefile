@@ -21,6 +21,7 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
+	$(BIN)/python manage.py build_downloads
 	$(BIN)/python manage.py load_catalog
 	cp var/storage/benchmarks/eurosat-classification-v1/public/sample_submission.csv var/demo-predictions.csv
 	$(BIN)/python manage.py demo_user --url http://$(HOST):$(PORT)

@@ -106,6 +106,11 @@ STATICFILES_DIRS = [REPO_DIR / "platform" / "earthbench" / "static"]
 EARTHBENCH_STORAGE_DIR = Path(
     os.environ.get("EARTHBENCH_STORAGE_DIR", VAR_DIR / "storage")
 )
+# Wheels of the CLI and the scorer served at /downloads/ (`manage.py build_downloads`,
+# run by `make demo` and the production image).
+EARTHBENCH_DOWNLOADS_DIR = Path(
+    os.environ.get("EARTHBENCH_DOWNLOADS_DIR", VAR_DIR / "downloads")
+)
 EARTHBENCH_CATALOG_DIR = Path(
     os.environ.get("EARTHBENCH_CATALOG_DIR", REPO_DIR / "benchmarks")
 )

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from earthbench.web import account_views, docs_views, host_views, views
+from earthbench.web import account_views, docs_views, download_views, host_views, views
 
 urlpatterns = [
     path("", views.benchmark_list, name="home"),
@@ -58,6 +58,8 @@ urlpatterns = [
     ),
     path("vendor/plotly.min.js", views.plotly_js, name="plotly-js"),
     path("getting-started/", docs_views.getting_started, name="getting-started"),
+    path("downloads/", download_views.downloads_index, name="downloads"),
+    path("downloads/<str:filename>", download_views.download_file, name="download-file"),
     path("docs/examples/<str:name>", docs_views.doc_example, name="doc-example"),
     path("docs/<slug:name>/", docs_views.doc_page, name="doc"),
     path("accounts/signup/", account_views.signup, name="signup"),
