@@ -215,3 +215,12 @@ def suite_members(bench: Benchmark) -> list[dict]:
             "metric": refs.get(slug, {}).get("metric") or (member.primary_metric if member else ""),
         })
     return out
+
+
+def reference_rows(bench: Benchmark) -> list[dict]:
+    """Published reference results, each with its metric's spec so that it is shown
+    like the leaderboard shows that metric (0.9723 of a percent metric: 97.23%)."""
+    specs = {m.get("key"): m for m in bench.metrics}
+    return [
+        {**ref, "spec": specs.get(ref.get("metric"))} for ref in bench.reference_results or []
+    ]

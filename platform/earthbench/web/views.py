@@ -20,7 +20,12 @@ from earthbench import storage
 from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards import plots
-from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
+from earthbench.leaderboards.selectors import (
+    is_host,
+    leaderboard_rows,
+    split_visible,
+    submission_standings,
+)
 from earthbench.leaderboards.suites import is_suite, suite_rows
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
@@ -85,6 +90,7 @@ def benchmark_detail(request, slug):
         "overview",
         card_html=card_html(bench.card),
         top_rows=leaderboard_rows(benchmark=bench, split="public", limit=5),
+        references=selectors.reference_rows(bench),
         sensors=spec.get("sensors") or [],
         inputs_description=(spec.get("inputs") or {}).get("description", ""),
         licence=spec.get("licence", ""),
@@ -323,7 +329,7 @@ def submission_detail(request, pk):
         scores = payload["scores"]
         first = next((sc for sc in scores if sc["split"] == "public"), scores[0])
         plot = plots.per_class_bars(
-            metrics=first["metrics"], title=f"Per class ({first['split']})"
+            metrics=first["metrics"], split=first["split"], kind=sub.benchmark.task_kind
         )
     return render(
         request,
@@ -335,6 +341,11 @@ def submission_detail(request, pk):
             "primary": sub.benchmark.primary_metric,
             "metric_specs": sub.benchmark.metrics,
             "plot_classes": plot,
+            "standings": submission_standings(
+                submission=sub, splits=[sc["split"] for sc in payload["scores"]]
+            )
+            if sub.status == "scored"
+            else [],
             "can_select": sub.team.memberships.filter(user=request.user).exists()
             and sub.status == "scored",
         },
