@@ -29,7 +29,7 @@ from earthbench.leaderboards.selectors import (
 from earthbench.leaderboards.suites import is_suite, suite_rows
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
-from earthbench.web import selectors
+from earthbench.web import datafiles, selectors
 from earthbench.web.forms import SubmitForm
 
 # The page shows the top rows; the CSV/JSON exports carry all of them.
@@ -125,6 +125,7 @@ def benchmark_data_tab(request, slug):
         bench,
         "data",
         has_data=storage.public_zip(bench.slug).exists(),
+        listing=datafiles.public_files(bench.slug),
         sample=sample,
         sample_head=selectors.text_head(sample) if sample else None,
         readme=selectors.public_readme(bench.slug),
