@@ -17,6 +17,7 @@ from benchmarks import generators
 from benchmarks.catalog import BenchmarkSpec, load_catalog
 from benchmarks.splits import assign_splits
 from earthbench import storage
+from earthbench.benchmarks import previews
 from earthbench.benchmarks.models import Benchmark, Split
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ def install_dataset(
     storage.write_json_atomic(staging / "private" / "splits.json", splits)
     storage.write_json_atomic(staging / "private" / "meta.json", meta)
     _zip_dir(staging / "public", staging / "public.zip")
+    previews.render_previews(staging / "public", staging / "previews")
     old = bdir.with_name(bdir.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if bdir.exists():
@@ -157,6 +159,13 @@ def dataset_meta(benchmark: Benchmark) -> dict | None:
     return storage.read_json(path) if path.exists() else None
 
 
+def ensure_previews(benchmark: Benchmark) -> None:
+    """Render the data tab's previews of an installed dataset that has none."""
+    bdir = storage.benchmark_dir(benchmark.slug)
+    if (bdir / "public").is_dir() and not (bdir / "previews" / "previews.json").exists():
+        previews.render_previews(bdir / "public", bdir / "previews")
+
+
 def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool:
     """Generate the demo dataset unless an up-to-date one (or an import) exists."""
     demo = benchmark.spec.get("demo")
@@ -171,6 +180,7 @@ def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool
             and meta.get("spec_sha256") == benchmark.spec_sha256
             and meta.get("generator_sha256") == generators.generator_sha256(demo["generator"])
         ):
+            ensure_previews(benchmark)  # data installed before previews existed
             return False
     work = storage.benchmark_dir(benchmark.slug).with_name(benchmark.slug + ".work")
     shutil.rmtree(work, ignore_errors=True)

@@ -34,6 +34,11 @@ urlpatterns = [
     ),
     path("benchmarks/<slug:slug>/mine/", views.benchmark_mine, name="benchmark-mine"),
     path(
+        "benchmarks/<slug:slug>/data/preview/<str:name>",
+        views.benchmark_preview,
+        name="benchmark-preview",
+    ),
+    path(
         "benchmarks/<slug:slug>/host/", host_views.host_dashboard, name="benchmark-host"
     ),
     path(

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from earthbench import storage
 from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.previews import read_previews
 from earthbench.leaderboards import plots
 from earthbench.leaderboards.selectors import (
     is_host,
@@ -126,6 +127,7 @@ def benchmark_data_tab(request, slug):
         "data",
         has_data=storage.public_zip(bench.slug).exists(),
         listing=datafiles.public_files(bench.slug),
+        previews=read_previews(storage.benchmark_dir(bench.slug) / "previews"),
         sample=sample,
         sample_head=selectors.text_head(sample) if sample else None,
         readme=selectors.public_readme(bench.slug),
@@ -151,6 +153,18 @@ def benchmark_data(request, slug):
         filename=f"{bench.slug}-public.zip",
         content_type="application/zip",
     )
+
+
+_PREVIEW = re.compile(r"^(test|train)-\d+\.png$")
+
+
+def benchmark_preview(request, slug, name):
+    """A preview picture rendered at install time (see benchmarks/previews.py)."""
+    bench = _published(slug)
+    path = storage.benchmark_dir(bench.slug) / "previews" / name
+    if not _PREVIEW.match(name) or not path.is_file():
+        raise Http404("no such preview")
+    return FileResponse(open(path, "rb"), content_type="image/png")
 
 
 def benchmark_sample(request, slug):
