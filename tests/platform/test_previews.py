@@ -24,9 +24,16 @@ def test_composites_pick_bands_by_sensor():
     sar = np.random.default_rng(1).normal(size=(16, 16, 2))
     rgb, how = composite(sar)
     assert rgb.shape == (16, 16, 3) and "false colour" in how
-    plain = np.full((4, 4, 3), 7, np.uint8)
+    plain = np.full((8, 8, 3), 7, np.uint8)
     rgb, how = composite(plain)
     assert how == "RGB" and (rgb == plain).all()
+
+
+def test_arrays_that_are_not_pictures_get_no_preview(tmp_path):
+    (tmp_path / "public" / "test").mkdir(parents=True)
+    np.save(tmp_path / "public" / "test" / "cloud.npy", np.zeros((5000, 3)))
+    np.save(tmp_path / "public" / "test" / "embedding.npy", np.zeros((16, 16, 768)))
+    assert render_previews(tmp_path / "public", tmp_path / "previews") == []
 
 
 def test_installing_a_dataset_renders_previews_shown_on_the_data_tab(client, eurosat):

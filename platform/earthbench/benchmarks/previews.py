@@ -51,12 +51,14 @@ def _stretch(band: np.ndarray) -> np.ndarray:
 
 def composite(arr: np.ndarray) -> tuple[np.ndarray, str]:
     """An H×W×3 uint8 picture of an image array and how it was made."""
+    if arr.ndim == 3 and arr.shape[0] < arr.shape[-1] and arr.shape[0] <= 64:
+        arr = np.moveaxis(arr, 0, -1)  # channels first → last
+    h, w = arr.shape[:2] if arr.ndim in (2, 3) else (0, 0)
+    # Point clouds, tables and embeddings are arrays too, but not pictures.
+    if min(h, w) < 8 or max(h, w) > 8 * min(h, w) or (arr.ndim == 3 and arr.shape[-1] > 256):
+        raise ValueError(f"not an image: shape {arr.shape}")
     if arr.ndim == 2:
         return np.repeat(_stretch(arr)[..., None], 3, axis=2), "single band, grey"
-    if arr.ndim != 3:
-        raise ValueError(f"not an image: shape {arr.shape}")
-    if arr.shape[0] < arr.shape[-1] and arr.shape[0] <= 64:
-        arr = np.moveaxis(arr, 0, -1)  # channels first → last
     c = arr.shape[-1]
     if c == 3 and arr.dtype == np.uint8:
         return arr, "RGB"
@@ -77,13 +79,18 @@ def composite(arr: np.ndarray) -> tuple[np.ndarray, str]:
 
 
 def _enlarge(rgb: np.ndarray):
+    """The picture at a visible size, and the factor from pixel to picture
+    coordinates (small chips enlarged, large scenes reduced)."""
     from PIL import Image
 
     im = Image.fromarray(rgb)
-    scale = max(1, -(-MIN_SIDE // max(1, min(im.size))))
-    if scale > 1:
-        im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    return im, scale
+    width = im.width
+    if max(im.size) > 640:
+        im.thumbnail((640, 640))
+    factor = max(1, -(-MIN_SIDE // max(1, min(im.size))))
+    if factor > 1:
+        im = im.resize((im.width * factor, im.height * factor), Image.NEAREST)
+    return im, im.width / width
 
 
 def _inputs(folder: Path) -> list[Path]:
