@@ -51,7 +51,16 @@ def benchmark_list(request):
     return render(
         request,
         "web/benchmark_list.html",
-        {"benchmarks": benches, "facets": facets, "f": filters},
+        {
+            "benchmarks": benches,
+            "facets": facets,
+            "f": filters,
+            "links": selectors.catalog_links(filters),
+            "sort_columns": [
+                ("title", "Benchmark"), ("kind", "Task"), ("modality", "Modality"),
+                ("sensor", "Sensor"), ("paper", "Paper"), ("entries", "Entries"),
+            ],
+        },
     )
 
 
