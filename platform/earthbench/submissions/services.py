@@ -26,6 +26,7 @@ from earthbench.accounts.models import Team
 from earthbench.accounts.services import team_for_user
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.services import leaderboard_refresh_team
+from earthbench.submissions.conflicts import describe_conflict
 from earthbench.submissions.models import Score, Submission, SubmissionEvent
 
 log = logging.getLogger(__name__)
@@ -260,31 +261,11 @@ def _idempotent_repeat(existing, benchmark, kind, file, metadata) -> tuple[Submi
 
 
 def _conflict(existing, benchmark, kind, sha256, metadata) -> IdempotencyConflict:
-    """Name what differs from the request that first used the key."""
-    first = {
-        "benchmark": existing.benchmark.slug,
-        "kind": existing.kind,
-        "file": existing.file_sha256,
-        **{f: getattr(existing, f) or "" for f in METADATA_FIELDS},
-    }
-    now = {
-        "benchmark": benchmark.slug,
-        "kind": kind,
-        "file": sha256,
-        **{f: metadata.get(f, "") for f in METADATA_FIELDS},
-    }
-    differ = [k for k in first if first[k] != now[k]]
-
-    def show(k: str, v: str) -> str:
-        return f"sha256 {v[:12]}…" if k == "file" else repr(v[:60])
-
-    detail = "; ".join(f"{k}: {show(k, now[k])} here, {show(k, first[k])} then" for k in differ)
-    return IdempotencyConflict(
-        f"Idempotency-Key was already used for a different request (submission "
-        f"#{existing.pk}): {detail or 'the request differs'}. Use a new key for a new "
-        "submission, or repeat the first request exactly to get it back",
-        field=differ[0] if differ else None,
+    message, field = describe_conflict(
+        existing, benchmark=benchmark, kind=kind, sha256=sha256, metadata=metadata,
+        fields=METADATA_FIELDS,
     )
+    return IdempotencyConflict(message, field=field)
 
 
 # ---------------------------------------------------------------- scoring
