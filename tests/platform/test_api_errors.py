@@ -73,3 +73,16 @@ def test_an_idempotency_conflict_names_the_metadata_field(api, eurosat, perfect_
     assert error["field"] == "method_name"
     assert "method_name: 'run 2' here, 'run 1' then" in error["message"]
     assert "file" not in error["message"].split("):")[1].split(".")[0]
+
+
+def test_a_replayed_upload_or_team_key_names_what_differs(api, eurosat):
+    uploads = "/api/v1/uploads/"
+    api.post(uploads, {"filename": "x.csv", "size": 10}, format="json", HTTP_IDEMPOTENCY_KEY="u-1")
+    r = api.post(uploads, {"filename": "x.csv", "size": 11}, format="json", HTTP_IDEMPOTENCY_KEY="u-1")
+    error = r.json()["error"]
+    assert r.status_code == 409 and error["code"] == "idempotency_conflict"
+    assert error["field"] == "size" and "size: '11' here, '10' then" in error["message"]
+    api.post("/api/v1/me/team/", {"name": "Alpha"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    r = api.post("/api/v1/me/team/", {"name": "Beta"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    assert r.json()["error"]["field"] == "name"
+    assert "name: 'Beta' here, 'Alpha' then" in r.json()["error"]["message"]

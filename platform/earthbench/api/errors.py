@@ -51,5 +51,6 @@ def exception_handler(exc, context):
             code = next(iter(code.values())) if isinstance(code, dict) else code[0]
         # Every error has a code a script can branch on, even DRF's bare 404s.
         code = str(code or "") or {404: "not_found"}.get(response.status_code, "error")
+        field = field or getattr(exc, "field", None)
         response.data = {"error": {"code": code, "message": message, "field": field}}
     return response
