@@ -72,3 +72,11 @@ def test_containers_only_submit_form_asks_for_a_container(client, user, eurosat)
 def test_submit_tab_sign_up_link_keeps_next(client, eurosat):
     html = client.get(f"{BASE}/submit/").content.decode()
     assert f'href="/accounts/signup/?next={BASE}/submit/"' in html
+
+
+def test_many_points_plot_as_lines_for_the_top_teams_only(eurosat, eurosat_results, many_teams):
+    make_scored(user=many_teams[0], benchmark=eurosat, results=eurosat_results, primary=0.3)
+    fig = plots.score_over_time(benchmark=eurosat)  # 61 submissions of 30 teams
+    teams = [t for t in fig["data"] if t.get("line", {}).get("dash") != "dot"]
+    assert len(teams) == 10 and all(t["mode"] == "lines" for t in teams)
+    assert fig["layout"]["legend"]["orientation"] == "h"
