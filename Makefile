@@ -25,6 +25,7 @@ demo: export DJANGO_SETTINGS_MODULE = earthbench.settings.dev
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
+	$(BIN)/python manage.py build_downloads
 	$(BIN)/python manage.py load_catalog
 	$(BIN)/python manage.py demo_bundle
 	cp var/storage/benchmarks/eurosat-classification-v1/public/sample_submission.csv var/demo-predictions.csv

@@ -41,6 +41,7 @@ from earthbench_client.formatting import (
     leaderboard_table,
     render_table,
     score_line,
+    score_primary,
 )
 from earthbench_client.http import Client
 from earthbench_client.idempotency import (
@@ -296,6 +297,12 @@ def _preflight(ctx: Ctx, kind: str) -> dict:
     """Check what can be checked before uploading (possibly gigabytes)."""
     a = ctx.args
     bench = ctx.api.benchmark(a.benchmark)
+    members = bench.get("suite_members") or []
+    if members:
+        raise UsageError(
+            f"{a.benchmark} is a suite and takes no submissions; submit to its "
+            f"members: {', '.join(members)}"
+        )
     if kind == "predictions" and bench.get("accepts_predictions") is False:
         raise UsageError(
             f"{a.benchmark} accepts model containers only (use push-image)"
@@ -320,7 +327,14 @@ def _exit_code(sub: dict, check: Check | None) -> int:
     return EXIT_OK
 
 
-def _report(ctx: Ctx, sub: dict, *, extra: dict[str, Any], check: Check | None) -> int:
+def _report(
+    ctx: Ctx,
+    sub: dict,
+    *,
+    extra: dict[str, Any],
+    check: Check | None,
+    primary: str | None = None,
+) -> int:
     code = _exit_code(sub, check)
     if sub.get("status") == "failed":
         ctx.err.write(
@@ -335,7 +349,8 @@ def _report(ctx: Ctx, sub: dict, *, extra: dict[str, Any], check: Check | None) 
         body["exit_code"] = code
         dump_json(body, ctx.out)
     else:
-        ctx.out.write(score_line(sub, getattr(ctx.args, "split", "public")) + "\n")
+        split = getattr(ctx.args, "split", "public")
+        ctx.out.write(score_line(sub, split, primary) + "\n")
         if check is not None:
             ctx.out.write(f"fail-under: {check.describe()}\n")
     return code
@@ -412,7 +427,9 @@ def run_submission(
             sub, bench, threshold=a.fail_under, metric=a.metric, split=a.split
         )
     extra = {"created": result.created, "idempotency_key": key}
-    return _report(ctx, sub, extra=extra, check=check)
+    return _report(
+        ctx, sub, extra=extra, check=check, primary=bench.get("primary_metric")
+    )
 
 
 def _abort_after(env: Mapping[str, str]) -> int | None:
@@ -492,17 +509,14 @@ def cmd_status(ctx: Ctx) -> int:
                     s.get("id"),
                     s.get("benchmark", ""),
                     s.get("status", ""),
+                    score_primary(public) if public else "-",
                     public.get("primary_value"),
                     s.get("method_name") or "",
                     s.get("created_at") or "",
                 ]
             )
-        ctx.out.write(
-            render_table(
-                ["id", "benchmark", "status", "public", "method", "created"], rows
-            )
-            + "\n"
-        )
+        headers = ["id", "benchmark", "status", "metric", "public", "method", "created"]
+        ctx.out.write(render_table(headers, rows) + "\n")
         return EXIT_OK
     sub = ctx.api.submission(a.id)
     if a.wait and sub.get("status") not in FINISHED:
@@ -522,14 +536,12 @@ def cmd_leaderboard(ctx: Ctx) -> int:
     if a.format == "json":
         dump_json(board, ctx.out)
         return EXIT_OK
-    # Columns in the benchmark's declared order (counts such as n_missing are not
-    # metrics); the leaderboard body itself does not carry the declaration.
-    metrics = ctx.api.benchmark(a.benchmark).get("metrics") or []
-    declared = [m.get("key") for m in metrics if isinstance(m, dict)]
+    # Columns in the benchmark's declared order (the body carries the declaration;
+    # counts such as n_missing are not metrics).
     if a.format == "csv":
-        leaderboard_csv(board, ctx.out, declared)
+        leaderboard_csv(board, ctx.out)
     else:
-        ctx.out.write(leaderboard_table(board, declared) + "\n")
+        ctx.out.write(leaderboard_table(board) + "\n")
     return EXIT_OK
 
 

@@ -49,40 +49,73 @@ def render_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join(out)
 
 
-def scalar_metric_keys(
-    rows: Sequence[dict], primary: str | None, declared: Sequence[str] | None = None
-) -> list[str]:
-    """Metric columns: the primary, then the benchmark's declared metrics; without a
-    declaration, every numeric metric in first-seen order (nested dicts skipped)."""
+# Efficiency columns the API adds to rows of container submissions.
+EFFICIENCY_KEYS = ("latency_ms_per_sample", "peak_memory_mb", "peak_gpu_memory_mb")
+_NOT_METRICS = frozenset({"n_samples", "n_missing", "primary"})
+
+
+def metric_keys(board: dict, declared: Sequence[str] | None = None) -> list[str]:
+    """Metric columns: the primary, then the benchmark's declared metrics (the
+    leaderboard body carries them as ``metrics``; ``declared`` is a fallback)."""
+    primary = board.get("primary_metric")
     keys: list[str] = [primary] if primary else []
-    if declared:
-        return keys + [k for k in declared if k and k not in keys]
-    for row in rows:
-        for k, v in (row.get("metrics") or {}).items():
-            if k in keys or k in ("n_samples", "n_missing", "primary"):
-                continue
-            if isinstance(v, int | float) and not isinstance(v, bool):
-                keys.append(k)
+    listed = [
+        m.get("key") for m in board.get("metrics") or [] if isinstance(m, dict)
+    ] or list(declared or [])
+    keys += [k for k in listed if k and k not in keys]
+    if len(keys) > (1 if primary else 0):
+        return keys
+    # No declaration at all: every numeric flat key that has interval columns.
+    for row in board.get("results") or []:
+        for k in row:
+            if k.endswith("_ci_low") and k[: -len("_ci_low")] not in keys:
+                keys.append(k[: -len("_ci_low")])
     return keys
+
+
+def metric_value(row: dict, key: str, primary: str | None) -> Any:
+    """The API's leaderboard rows are flat: ``{"oa": 0.9, "oa_ci_low": ...}``."""
+    if key in row:
+        return row[key]
+    if key == primary:
+        return row.get("primary_value")
+    return None
+
+
+def metric_ci(row: dict, key: str) -> tuple[Any, Any]:
+    return row.get(f"{key}_ci_low"), row.get(f"{key}_ci_high")
+
+
+def submitted_at(row: dict) -> str:
+    return row.get("submitted_at") or ""
+
+
+def efficiency_keys(rows: Sequence[dict]) -> list[str]:
+    return [k for k in EFFICIENCY_KEYS if any(r.get(k) is not None for r in rows)]
+
+
+def _ci_text(low: Any, high: Any) -> str:
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        return f"{low:.4f}–{high:.4f}"
+    return "-"
 
 
 def leaderboard_table(board: dict, declared: Sequence[str] | None = None) -> str:
     rows = board.get("results") or []
     primary = board.get("primary_metric")
-    keys = scalar_metric_keys(rows, primary, declared)
+    keys = metric_keys(board, declared)
+    eff = efficiency_keys(rows)
     arrow = "↓" if board.get("direction") == "min" else "↑"
+    if rows and not any("submission_id" in r for r in rows):
+        return _suite_table(board, keys)
     headers = ["rank", "team", "method", "id"]
     headers += [f"{k} {arrow}" if k == primary else k for k in keys]
-    headers += [f"{primary} 95% CI", "entries"]
+    headers += [f"{primary} 95% CI", *eff, "entries", "submitted"]
     body = []
     for r in rows:
-        metrics = r.get("metrics") or {}
-        ci = (r.get("ci") or {}).get(primary) or []
-        ci_text = f"{ci[0]:.4f}–{ci[1]:.4f}" if len(ci) == 2 and None not in ci else "-"
         team = r.get("team", "") + (" (baseline)" if r.get("is_baseline") else "")
-        values = [
-            r.get("primary_value") if k == primary else metrics.get(k) for k in keys
-        ]
+        if r.get("tied_with_leader"):
+            team += " (tied)"
         rank = r.get("rank")
         body.append(
             [
@@ -90,9 +123,11 @@ def leaderboard_table(board: dict, declared: Sequence[str] | None = None) -> str
                 team,
                 r.get("method_name") or "",
                 r.get("submission_id"),
-                *values,
-                ci_text,
+                *[metric_value(r, k, primary) for k in keys],
+                _ci_text(*metric_ci(r, primary)),
+                *[r.get(k) for k in eff],
                 r.get("entries"),
+                submitted_at(r)[:19].replace("T", " ") or "-",
             ]
         )
     title = (
@@ -104,45 +139,72 @@ def leaderboard_table(board: dict, declared: Sequence[str] | None = None) -> str
     return title + "\n" + render_table(headers, body)
 
 
+def _suite_table(board: dict, keys: Sequence[str]) -> str:
+    """A suite's rows: teams aggregated over the members (no submission)."""
+    primary = board.get("primary_metric")
+    headers = ["rank", "team", *keys, f"{primary} 95% CI", "missing members"]
+    body = [
+        [
+            "-" if r.get("rank") is None else r["rank"],
+            r.get("team", ""),
+            *[metric_value(r, k, primary) for k in keys],
+            _ci_text(*metric_ci(r, primary)),
+            ", ".join(r.get("missing") or []) or "-",
+        ]
+        for r in board.get("results") or []
+    ]
+    title = f"{board.get('benchmark')} — {board.get('split')} suite leaderboard (primary: {primary})"
+    return title + "\n" + render_table(headers, body)
+
+
+CSV_HEAD = (
+    "rank",
+    "team",
+    "submission_id",
+    "method_name",
+    "submitted_at",
+    "is_baseline",
+    "tied_with_leader",
+    "entries",
+)
+
+
 def leaderboard_csv(
     board: dict, out: TextIO, declared: Sequence[str] | None = None
 ) -> None:
     """One row per entry; each metric with its CI bounds when known."""
     rows = board.get("results") or []
-    keys = scalar_metric_keys(rows, board.get("primary_metric"), declared)
-    header = [
-        "rank",
-        "team",
-        "submission_id",
-        "method_name",
-        "created_at",
-        "is_baseline",
-        "entries",
-    ]
+    primary = board.get("primary_metric")
+    keys = metric_keys(board, declared)
+    eff = efficiency_keys(rows)
+    # Suite rows have no submission: only the columns the API gives.
+    head = [c for c in CSV_HEAD if not rows or any(c in r for r in rows)]
+    header = list(head)
     for k in keys:
         header += [k, f"{k}_ci_low", f"{k}_ci_high"]
+    header += eff
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
-    primary = board.get("primary_metric")
     for r in rows:
-        metrics = r.get("metrics") or {}
-        line = [
-            "" if r.get("rank") is None else r["rank"],
-            r.get("team", ""),
-            r.get("submission_id", ""),
-            r.get("method_name") or "",
-            r.get("created_at") or "",
-            "true" if r.get("is_baseline") else "false",
-            r.get("entries", ""),
-        ]
+        cells = {
+            "rank": "" if r.get("rank") is None else r["rank"],
+            "team": r.get("team", ""),
+            "submission_id": r.get("submission_id", ""),
+            "method_name": r.get("method_name") or "",
+            "submitted_at": submitted_at(r),
+            "is_baseline": "true" if r.get("is_baseline") else "false",
+            "tied_with_leader": "true" if r.get("tied_with_leader") else "false",
+            "entries": r.get("entries", ""),
+        }
+        line = [cells[c] for c in head]
         for k in keys:
-            v = r.get("primary_value") if k == primary else metrics.get(k)
-            ci = (r.get("ci") or {}).get(k) or [None, None]
+            low, high = metric_ci(r, k)
             line += [
-                _csv_num(v),
-                _csv_num(ci[0]),
-                _csv_num(ci[1] if len(ci) > 1 else None),
+                _csv_num(metric_value(r, k, primary)),
+                _csv_num(low),
+                _csv_num(high),
             ]
+        line += [_csv_num(r.get(k)) for k in eff]
         writer.writerow(line)
 
 
@@ -156,8 +218,22 @@ def dump_json(obj: Any, out: TextIO) -> None:
     out.write("\n")
 
 
-def score_line(submission: dict, split: str = "public") -> str:
-    """``#12 scored — oa=0.9500 [0.9100, 0.9800] on public``."""
+def score_primary(score: dict, primary: str | None = None) -> str:
+    """The primary metric's key: the score's own, else the benchmark's. The
+    evaluator's ``metrics["primary"]`` is only a last resort: a benchmark may rank
+    on another metric than its kind's default (DOTA: ap50, not map)."""
+    return (
+        score.get("primary_metric")
+        or primary
+        or (score.get("metrics") or {}).get("primary")
+        or "score"
+    )
+
+
+def score_line(
+    submission: dict, split: str = "public", primary: str | None = None
+) -> str:
+    """``#12 bench: scored — oa=0.9500 [0.9100, 0.9800] on public``."""
     head = f"#{submission.get('id')} {submission.get('benchmark')}: {submission.get('status')}"
     scores = {s.get("split"): s for s in submission.get("scores") or []}
     parts = []
@@ -165,7 +241,7 @@ def score_line(submission: dict, split: str = "public") -> str:
         s = scores.get(name)
         if not s:
             continue
-        key = (s.get("metrics") or {}).get("primary", "score")
+        key = score_primary(s, primary)
         ci = (s.get("ci") or {}).get(key) or []
         ci_text = (
             f" [{ci[0]:.4f}, {ci[1]:.4f}]" if len(ci) == 2 and None not in ci else ""

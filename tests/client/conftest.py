@@ -3,6 +3,7 @@ real server + worker on loopback for the end-to-end tests."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -393,7 +394,14 @@ class EarthbenchServer:
 @pytest.fixture(scope="module")
 def eb_server(tmp_path_factory) -> Iterator[EarthbenchServer]:
     """migrate + load one benchmark + demo token, then runserver and a Celery worker."""
-    tmp = tmp_path_factory.mktemp("live")
+    with live_server(tmp_path_factory.mktemp("live"), [BENCH]) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def live_server(tmp: Path, slugs: list[str]) -> Iterator[EarthbenchServer]:
+    """A real server and worker on loopback with ``slugs`` loaded (demo data and
+    baselines scored)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "earthbench.settings.dev",
@@ -422,7 +430,7 @@ def eb_server(tmp_path_factory) -> Iterator[EarthbenchServer]:
         return proc.stdout
 
     manage("migrate", "-v", "0")
-    manage("load_catalog", "--only", BENCH)
+    manage("load_catalog", "--only", *slugs)
     token = manage("demo_user", "--token-only").strip()
 
     port = _free_port()

@@ -16,7 +16,7 @@ from earthbench_client.idempotency import derive_key
 from earthbench_client.progress import Progress
 from earthbench_client.uploads import UploadRequest, upload_multipart
 
-from .conftest import BENCH, scored, submission
+from .conftest import BENCH, BENCHMARK, scored, submission
 
 POST = ("POST", "/api/v1/submissions/")
 
@@ -462,6 +462,44 @@ def test_status_lists_and_shows(run_cli, fake_api):
     assert r.code == 2 and "bad line 3" in r.err
 
 
+def _dota_like(sid: int = 7, *, with_key: bool = True) -> dict:
+    """A score whose evaluator default ("primary": "map") is not what the benchmark
+    ranks on (ap50), as for the DOTA benchmark."""
+    score = {
+        "split": "public",
+        "metrics": {"map": 0.4, "ap50": 0.7, "primary": "map"},
+        "primary_value": 0.7,
+        "ci": {"ap50": [0.6, 0.8]},
+        "evaluator_version": "x",
+    }
+    if with_key:
+        score["primary_metric"] = "ap50"
+    return submission(sid, "scored", scores=[score])
+
+
+def test_submit_names_the_benchmarks_primary_metric(run_cli, fake_api, preds):
+    fake_api.benchmark = {**BENCHMARK, "primary_metric": "ap50",
+                          "metrics": [{"key": "ap50", "direction": "max"}]}
+    fake_api.created = _dota_like(with_key=False)
+    fake_api.polls = [_dota_like(with_key=False)]
+    r = run_cli("submit", BENCH, str(preds), "--wait")
+    assert r.code == 0, r.err
+    assert "ap50=0.7000 [0.6000, 0.8000] on public" in r.out and "map=" not in r.out
+
+
+def test_status_names_the_primary_metric(run_cli, fake_api):
+    fake_api.polls = [_dota_like()]
+    r = run_cli("status", "7")
+    assert "ap50=0.7000" in r.out and "map=" not in r.out
+    fake_api.add("GET", r"/api/v1/submissions/", httpx.Response(
+        200, json={"next": None, "results": [_dota_like(), scored(8, oa=0.8)]}))
+    r = run_cli("status")
+    header, _, first, second = r.out.splitlines()
+    assert header.split()[:5] == ["id", "benchmark", "status", "metric", "public"]
+    assert first.split()[3:5] == ["ap50", "0.7000"]
+    assert second.split()[3:5] == ["oa", "0.8000"]
+
+
 def test_status_wait(run_cli, fake_api):
     fake_api.polls = [
         submission(5, "queued"),
@@ -480,41 +518,55 @@ def test_status_unknown_id_exits_2(run_cli, fake_api):
     assert r.code == 2 and "no such submission" in r.err
 
 
+# The shape the API returns (leaderboards.exports.rows_as_dicts): flat metric keys
+# with their interval bounds, and submitted_at.
 BOARD = {
     "benchmark": BENCH,
     "split": "public",
     "primary_metric": "oa",
     "direction": "max",
+    "metrics": BENCHMARK["metrics"],
     "results": [
         {
             "rank": 1,
             "team": "alpha",
             "submission_id": 4,
             "method_name": "net, v2",
-            "created_at": "2030-01-01T00:00:00Z",
-            "primary_value": 0.95,
-            "metrics": {
-                "oa": 0.95,
-                "macro_f1": 0.9,
-                "rmse": 1.0,
-                "n_missing": 0,
-                "per_class": {"a": 1.0},
-            },
-            "ci": {"oa": [0.9, 0.97]},
+            "submitted_at": "2030-01-01T00:00:00+00:00",
             "is_baseline": False,
+            "primary_value": 0.95,
             "entries": 3,
+            "tied_with_leader": True,
+            "oa": 0.95,
+            "oa_ci_low": 0.9,
+            "oa_ci_high": 0.97,
+            "macro_f1": 0.9,
+            "macro_f1_ci_low": 0.85,
+            "macro_f1_ci_high": 0.93,
+            "rmse": 1.0,
+            "rmse_ci_low": 0.8,
+            "rmse_ci_high": 1.2,
+            "latency_ms_per_sample": 12.5,
         },
         {
             "rank": None,
             "team": "Baseline",
             "submission_id": 1,
             "method_name": "centroid",
-            "created_at": "2029-12-31T00:00:00Z",
-            "primary_value": 0.69,
-            "metrics": {"oa": 0.69, "macro_f1": None},
-            "ci": {},
+            "submitted_at": "2029-12-31T00:00:00+00:00",
             "is_baseline": True,
+            "primary_value": 0.69,
             "entries": 1,
+            "tied_with_leader": False,
+            "oa": 0.69,
+            "oa_ci_low": 0.6,
+            "oa_ci_high": 0.75,
+            "macro_f1": None,
+            "macro_f1_ci_low": None,
+            "macro_f1_ci_high": None,
+            "rmse": 2.0,
+            "rmse_ci_low": 1.5,
+            "rmse_ci_high": 2.5,
         },
     ],
 }
@@ -527,23 +579,48 @@ def test_leaderboard_csv(run_cli, fake_api):
     rows = list(csv.DictReader(io.StringIO(r.out)))
     assert [row["team"] for row in rows] == ["alpha", "Baseline"]
     assert rows[0]["method_name"] == "net, v2"
+    assert rows[0]["submitted_at"] == "2030-01-01T00:00:00+00:00"
     assert rows[0]["oa"] == "0.95" and rows[0]["oa_ci_low"] == "0.9"
+    assert rows[0]["macro_f1"] == "0.9" and rows[0]["macro_f1_ci_high"] == "0.93"
+    assert rows[0]["rmse_ci_low"] == "0.8" and rows[0]["tied_with_leader"] == "true"
+    assert rows[0]["latency_ms_per_sample"] == "12.5"
+    assert rows[1]["latency_ms_per_sample"] == ""
     assert rows[1]["rank"] == "" and rows[1]["is_baseline"] == "true"
     assert rows[1]["macro_f1"] == ""
-    # Declared metrics only: counts and nested breakdowns are not columns.
-    assert "n_missing" not in rows[0] and "per_class" not in rows[0]
-    assert list(rows[0])[7:10] == ["oa", "oa_ci_low", "oa_ci_high"]
+    assert list(rows[0])[8:11] == ["oa", "oa_ci_low", "oa_ci_high"]
 
 
 def test_leaderboard_table_and_json(run_cli, fake_api):
     fake_api.leaderboard = BOARD
     r = run_cli("leaderboard", BENCH)
     assert r.code == 0
-    assert "alpha" in r.out and "Baseline (baseline)" in r.out
+    assert "alpha (tied)" in r.out and "Baseline (baseline)" in r.out
     assert "0.9000–0.9700" in r.out and "oa ↑" in r.out
+    alpha = next(line for line in r.out.splitlines() if "alpha" in line)
+    # Secondary metrics, the efficiency column and the date are shown, not "-".
+    assert "0.9000" in alpha and "1.0000" in alpha and "12.5000" in alpha
+    assert "2030-01-01 00:00:00" in alpha and " - " not in alpha
     r = run_cli("leaderboard", BENCH, "--format", "json", "--split", "private")
     assert r.json() == BOARD
     assert fake_api.requests[-1].url.params["split"] == "private"
+
+
+def test_suite_leaderboard_has_no_submission_columns(run_cli, fake_api):
+    fake_api.leaderboard = {
+        "benchmark": "suite-v1",
+        "split": "public",
+        "primary_metric": "iqm",
+        "direction": "max",
+        "metrics": [{"key": "iqm", "direction": "max"}],
+        "results": [
+            {"rank": 1, "team": "alpha", "iqm": 0.5, "primary_value": 0.5,
+             "iqm_ci_low": 0.4, "iqm_ci_high": 0.6, "missing": ["b-v1"]},
+        ],
+    }
+    r = run_cli("leaderboard", "suite-v1", "--format", "csv")
+    assert r.out.splitlines() == ["rank,team,iqm,iqm_ci_low,iqm_ci_high", "1,alpha,0.5,0.4,0.6"]
+    r = run_cli("leaderboard", "suite-v1")
+    assert "0.4000–0.6000" in r.out and "b-v1" in r.out
 
 
 def test_leaderboard_private_hidden_exits_2(run_cli, fake_api):

@@ -4,6 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 from scipy.stats import trim_mean
 
+from earthbench.benchmarks.models import Benchmark
 from earthbench.submissions import services
 from tests.platform.conftest import UserFactory, upload
 
@@ -69,3 +70,53 @@ def test_suite_private_board_hides_member_private_values_before_member_deadline(
     eurosat.save()
     body = APIClient().get(url).json()
     assert body["hidden_members"] == [] and eurosat.slug in body["results"][0]["scores"]
+
+
+def test_a_suite_refuses_uploads_naming_its_members(api, suite, perfect_csv):
+    s, twin = suite
+    r = api.post("/api/v1/submissions/", {"benchmark": s.slug, "file": upload(perfect_csv)},
+                 format="multipart")
+    assert r.status_code == 400, r.content
+    error = r.json()["error"]
+    assert error["code"] == "suite_takes_no_submissions" and error["field"] == "benchmark"
+    assert f"eurosat-classification-v1, {twin.slug}, absent-v1" in error["message"]
+    assert not s.submissions.exists()
+
+
+def test_a_suite_has_no_data_url_and_lists_its_members(api, suite):
+    s, twin = suite
+    body = api.get(f"/api/v1/benchmarks/{s.slug}/").json()
+    assert body["data_url"] is None
+    assert body["suite_members"] == ["eurosat-classification-v1", twin.slug, "absent-v1"]
+    plain = api.get("/api/v1/benchmarks/eurosat-classification-v1/").json()
+    assert plain["data_url"] and plain["suite_members"] == []
+
+
+def test_a_suite_loaded_from_the_catalog_accepts_nothing(transactional_db):
+    from benchmarks.catalog import CATALOG_DIR, load_spec
+    from earthbench.benchmarks.services import benchmark_sync
+
+    bench = benchmark_sync(spec=load_spec(CATALOG_DIR / "gfm-bench-suite-v1" / "benchmark.yaml"))
+    assert bench.accepts_predictions is False and bench.accepts_containers is False
+    # A row from before this rule (same YAML) is corrected on the next sync.
+    Benchmark.objects.filter(pk=bench.pk).update(accepts_predictions=True)
+    bench = benchmark_sync(spec=load_spec(CATALOG_DIR / "gfm-bench-suite-v1" / "benchmark.yaml"))
+    assert bench.accepts_predictions is False
+    body = APIClient().get("/api/v1/benchmarks/gfm-bench-suite-v1/").json()
+    assert body["accepts_predictions"] is False
+
+
+def test_suite_pages_have_no_submit_and_the_data_tab_links_the_members(client, suite):
+    s, twin = suite
+    for page in ("", "data/", "leaderboard/"):
+        body = client.get(f"/benchmarks/{s.slug}/{page}").content.decode()
+        assert f"/benchmarks/{s.slug}/submit/" not in body, page
+        assert f"/benchmarks/{s.slug}/mine/" not in body, page
+        assert "per team" not in body and "--kind suite" not in body, page
+    data = client.get(f"/benchmarks/{s.slug}/data/").content.decode()
+    assert 'href="/benchmarks/eurosat-classification-v1/data/"' in data
+    assert 'href="/benchmarks/eurosat-classification-v1/submit/"' in data
+    assert "absent-v1" in data and "not installed on this instance" in data
+    assert "public.zip" not in data
+    r = client.get(f"/benchmarks/{s.slug}/submit/")
+    assert r.status_code == 302 and r["Location"] == f"/benchmarks/{s.slug}/data/"

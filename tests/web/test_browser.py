@@ -56,18 +56,18 @@ def test_participant_flow(page, eurosat, perfect_csv):
     expect(page.get_by_role("button", name=re.compile("Log out"))).to_contain_text(
         "ada"
     )
-    expect(page.locator(".bench-card", has_text=SLUG)).to_be_visible()
+    expect(page.locator(".bench-row", has_text=SLUG)).to_be_visible()
     shot(page, "01-catalog")
 
     # catalog filters
     page.get_by_label("Search").fill("no such benchmark")
     page.get_by_role("button", name="Filter").click()
-    expect(page.locator(".bench-card")).to_have_count(0)
+    expect(page.locator(".bench-row")).to_have_count(0)
     page.get_by_label("Search").fill("")
     page.get_by_label("Task kind").select_option("classification")
     page.get_by_label("Sensor").select_option("Sentinel-2")
     page.get_by_role("button", name="Filter").click()
-    expect(page.locator(".bench-card")).to_have_count(1)
+    expect(page.locator(".bench-row")).to_have_count(1)
 
     # API token
     page.goto("/account/tokens/")

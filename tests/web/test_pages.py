@@ -63,7 +63,8 @@ def test_benchmark_tabs_render_with_titles(client, eurosat):
 def test_overview_strips_the_cards_title_and_lists_reference_results(client, eurosat):
     html = client.get(BASE + "/").content.decode()
     assert html.count("<h1>") == 1
-    assert "0.9723" in html and "TorchGeo" in html
+    # Formatted like the metric (OA is a percent), not the raw fraction 0.9723.
+    assert '<td class="num">97.23%</td>' in html and "TorchGeo" in html
     assert "Cohen" in html  # metric table
 
 

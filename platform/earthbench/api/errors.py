@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from earthbench.accounts.teams import TeamError
+from earthbench.benchmarks.selectors import BenchmarkNotFound
 from earthbench.submissions.services import (
     IdempotencyConflict,
     QuotaExceeded,
@@ -23,6 +24,10 @@ def _first_message(detail):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, BenchmarkNotFound):
+        body = {"code": exc.code, "message": str(exc), "field": "benchmark",
+                "suggestions": exc.suggestions}
+        return Response({"error": body}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, TeamError):
         return Response({"error": {"code": "refused", "message": str(exc), "field": None}}, status=400)
     if isinstance(exc, SubmissionRefused):
@@ -44,5 +49,8 @@ def exception_handler(exc, context):
         code = exc.get_codes()
         while isinstance(code, dict | list) and code:
             code = next(iter(code.values())) if isinstance(code, dict) else code[0]
-        response.data = {"error": {"code": str(code), "message": message, "field": field}}
+        # Every error has a code a script can branch on, even DRF's bare 404s.
+        code = str(code or "") or {404: "not_found"}.get(response.status_code, "error")
+        field = field or getattr(exc, "field", None)
+        response.data = {"error": {"code": code, "message": message, "field": field}}
     return response

@@ -19,6 +19,25 @@ class IdempotencyConflictError(APIException):
     default_detail = "Idempotency-Key was already used for a different request"
 
 
+def _conflict(request, found) -> IdempotencyConflictError:
+    """Name the fields that differ, where the first response shows their value (an
+    upload's filename and size, a team's name); only the request's hash is kept."""
+    body = found.body if isinstance(found.body, dict) else {}
+    data = request.data if hasattr(request.data, "items") else {}
+    differ = [
+        f"{k}: {str(v)[:60]!r} here, {str(body[k])[:60]!r} then"
+        for k, v in data.items()
+        if k in body and str(body[k]) != str(v)
+    ]
+    exc = IdempotencyConflictError(
+        "Idempotency-Key was already used for a different request"
+        + (f" ({'; '.join(differ)})" if differ else "")
+        + ". Use a new key for a new request"
+    )
+    exc.field = next((k for k in data if k in body and str(body[k]) != str(data[k])), None)
+    return exc
+
+
 def _request_hash(request) -> str:
     try:
         payload = json.dumps(request.data, sort_keys=True, default=str)
@@ -43,7 +62,7 @@ def idempotent(view_method):
         found = IdempotencyRecord.objects.filter(user=request.user, key=key, endpoint=request.path).first()
         if found is not None:
             if found.request_hash != digest:
-                raise IdempotencyConflictError()
+                raise _conflict(request, found)
             return Response(found.body, status=found.status_code)
         response = view_method(self, request, *args, **kwargs)
         if response.status_code < 300:

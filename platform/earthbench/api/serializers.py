@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.selectors import BenchmarkNotFound, published_benchmark
 from earthbench.submissions.models import Submission
 
 
@@ -31,17 +32,19 @@ class BenchmarkDetailSerializer(BenchmarkSerializer):
     reference_results = serializers.JSONField()
     data_url = serializers.SerializerMethodField()
     max_prediction_bytes = serializers.SerializerMethodField()
+    suite_members = serializers.ListField(
+        child=serializers.CharField(), read_only=True,
+        help_text="a suite's member benchmarks (submit to them); empty otherwise",
+    )
 
     class Meta(BenchmarkSerializer.Meta):
         fields = BenchmarkSerializer.Meta.fields + [
-            "reference_results",
-            "options",
-            "data_url",
-            "max_prediction_bytes",
+            "reference_results", "options", "data_url", "suite_members", "max_prediction_bytes",
         ]
 
-    def get_data_url(self, obj) -> str:
-        return f"/benchmarks/{obj.slug}/data/public.zip"
+    def get_data_url(self, obj) -> str | None:
+        """A suite has no data of its own (null): its members have."""
+        return None if obj.suite_members else f"/benchmarks/{obj.slug}/data/public.zip"
 
     def get_max_prediction_bytes(self, obj) -> int | None:
         """Largest prediction file scored (evaluator/limits.py); null without data."""
@@ -53,10 +56,14 @@ class BenchmarkDetailSerializer(BenchmarkSerializer):
 
 class ScoreSerializer(serializers.Serializer):
     split = serializers.CharField()
+    primary_metric = serializers.SerializerMethodField(help_text="the benchmark's primary metric key")
     metrics = serializers.JSONField()
     primary_value = serializers.FloatField(allow_null=True)
     ci = serializers.JSONField()
     evaluator_version = serializers.CharField()
+
+    def get_primary_metric(self, obj) -> str:
+        return self.context.get("primary_metric") or obj.submission.benchmark.primary_metric
 
 
 class SubmissionSerializer(serializers.ModelSerializer):
@@ -96,17 +103,16 @@ class SubmissionSerializer(serializers.ModelSerializer):
 
     def get_scores(self, obj) -> list[dict]:
         visible = self.context.get("visible_splits", {"public"})
+        context = {"primary_metric": obj.benchmark.primary_metric}
         return [
-            ScoreSerializer(s).data
+            ScoreSerializer(s, context=context).data
             for s in obj.scores.all()
             if s.is_current and s.split in visible
         ]
 
 
 class SubmissionCreateSerializer(serializers.Serializer):
-    benchmark = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Benchmark.objects.filter(is_published=True)
-    )
+    benchmark = serializers.CharField(help_text="a published benchmark's slug")
     file = serializers.FileField(required=False)
     upload = serializers.UUIDField(required=False, help_text="a completed chunked upload instead of file")
     kind = serializers.ChoiceField(choices=Submission.Kind.choices, default="predictions")
@@ -116,6 +122,12 @@ class SubmissionCreateSerializer(serializers.Serializer):
     code_url = serializers.URLField(required=False, allow_blank=True)
     git_commit = serializers.RegexField(r"^[0-9a-fA-F]{0,64}$", required=False, allow_blank=True)
 
+    def validate_benchmark(self, value: str) -> Benchmark:
+        try:
+            return published_benchmark(value)
+        except BenchmarkNotFound as exc:
+            raise serializers.ValidationError(str(exc), code=exc.code) from None
+
     def validate(self, attrs):
         if bool(attrs.get("file")) == bool(attrs.get("upload")):
             raise serializers.ValidationError({"file": "send exactly one of file or upload"})
@@ -123,18 +135,19 @@ class SubmissionCreateSerializer(serializers.Serializer):
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
+    """One leaderboard row (``leaderboards.exports.rows_as_dicts``). Flat: besides
+    these, each declared metric ``<m>`` with ``<m>_ci_low`` and ``<m>_ci_high``, and
+    efficiency columns of container submissions."""
+
     rank = serializers.IntegerField(allow_null=True)
     team = serializers.CharField()
     submission_id = serializers.IntegerField()
     method_name = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField()
     primary_value = serializers.FloatField(allow_null=True)
-    metrics = serializers.JSONField()
-    ci = serializers.JSONField()
     is_baseline = serializers.BooleanField()
-    entries = serializers.IntegerField()
-    efficiency = serializers.JSONField()
     tied_with_leader = serializers.BooleanField()
+    entries = serializers.IntegerField()
     rank_low = serializers.IntegerField(allow_null=True, help_text="2.5% quantile of the bootstrap rank")
     rank_high = serializers.IntegerField(allow_null=True, help_text="97.5% quantile of the bootstrap rank")
     p_first = serializers.FloatField(allow_null=True, help_text="share of bootstrap resamples ranked first")

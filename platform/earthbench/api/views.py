@@ -22,6 +22,7 @@ from earthbench.api import serializers as s
 from earthbench.api.idempotency import idempotent
 from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.selectors import published_benchmark
 from earthbench.leaderboards.exports import (
     full_results,
     rank_uncertainty_fields,
@@ -96,6 +97,9 @@ class BenchmarkDetail(generics.RetrieveAPIView):
     lookup_field = "slug"
     queryset = Benchmark.objects.filter(is_published=True)
 
+    def get_object(self):
+        return published_benchmark(self.kwargs["slug"])
+
 
 class Leaderboard(APIView):
     permission_classes = [HasScope]
@@ -111,7 +115,7 @@ class Leaderboard(APIView):
         responses=s.LeaderboardSerializer,
     )
     def get(self, request, slug):
-        bench = get_object_or_404(Benchmark, slug=slug, is_published=True)
+        bench = published_benchmark(slug)
         split = request.query_params.get("split", "public")
         if split not in ("public", "private"):
             raise ValidationError({"split": "split must be public or private"})
@@ -121,7 +125,9 @@ class Leaderboard(APIView):
             rows = suite_rows(benchmark=bench, split=split, user=request.user)
             return Response({
                 "benchmark": bench.slug, "split": split, "primary_metric": "iqm", "direction": "max",
-                "metrics": bench.metrics, "count": len(rows),
+                # The rows' metric, whatever the suite's YAML declares for itself.
+                "metrics": [{"key": "iqm", "label": "IQM of normalised scores", "direction": "max"}],
+                "count": len(rows),
                 # members whose split is hidden from this viewer: they count as missing
                 "hidden_members": suite_hidden_members(benchmark=bench, split=split, user=request.user),
                 "results": [
@@ -291,9 +297,7 @@ class MyQuota(APIView):
     )
     def get(self, request):
         slug = request.query_params.get("benchmark", "")
-        bench = Benchmark.objects.filter(slug=slug, is_published=True).first()
-        if bench is None:
-            raise NotFound(f"no benchmark {slug!r}")
+        bench = published_benchmark(slug)
         q = services.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
         return Response(
             s.QuotaSerializer(

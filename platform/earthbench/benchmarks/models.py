@@ -56,6 +56,12 @@ class Benchmark(models.Model):
     def get_absolute_url(self) -> str:
         return f"/benchmarks/{self.slug}/"
 
+    @property
+    def suite_members(self) -> list[str]:
+        """Member slugs of a suite (empty for an ordinary benchmark). A suite only
+        aggregates its members' leaderboards: it takes no submissions itself."""
+        return list((self.spec or {}).get("suite", {}).get("members") or [])
+
 
 class Split(models.Model):
     """A hidden test split. Who may see its values is decided by one rule,

@@ -17,6 +17,7 @@ from benchmarks import generators
 from benchmarks.catalog import BenchmarkSpec, load_catalog
 from benchmarks.splits import assign_splits
 from earthbench import storage
+from earthbench.benchmarks import previews
 from earthbench.benchmarks.models import Benchmark, Split
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ def benchmark_sync(*, spec: BenchmarkSpec) -> Benchmark:
     d = spec.data
     sub = d.get("submission", {})
     primary = d["primary_metric"]
+    # A suite aggregates its members' leaderboards; participants submit to them.
+    suite = bool(d.get("suite", {}).get("members"))
     defaults = {
         "version": spec.version,
         "title": d["title"],
@@ -56,8 +59,8 @@ def benchmark_sync(*, spec: BenchmarkSpec) -> Benchmark:
         "options": d.get("options", {}),
         "reference_results": d.get("reference_results", []),
         "card": spec.card,
-        "accepts_predictions": sub.get("predictions", True),
-        "accepts_containers": sub.get("containers", False),
+        "accepts_predictions": sub.get("predictions", True) and not suite,
+        "accepts_containers": sub.get("containers", False) and not suite,
         "container_limits": sub.get("container_limits", {}),
         "daily_quota": sub.get("daily_quota", 5),
         "max_in_flight": sub.get("max_in_flight", 3),
@@ -75,6 +78,10 @@ def benchmark_sync(*, spec: BenchmarkSpec) -> Benchmark:
             setattr(bench, k, v)
         bench.deadline = _deadline(sub.get("deadline"))
         bench.save()
+    elif suite and (bench.accepts_predictions or bench.accepts_containers):
+        # Rows loaded before suites refused uploads (the YAML did not change).
+        bench.accepts_predictions = bench.accepts_containers = False
+        bench.save(update_fields=["accepts_predictions", "accepts_containers"])
     for name in (Split.Name.PUBLIC, Split.Name.PRIVATE):
         Split.objects.get_or_create(benchmark=bench, name=name)
     return bench
@@ -133,6 +140,7 @@ def install_dataset(
     storage.write_json_atomic(staging / "private" / "splits.json", splits)
     storage.write_json_atomic(staging / "private" / "meta.json", meta)
     _zip_dir(staging / "public", staging / "public.zip")
+    previews.render_previews(staging / "public", staging / "previews")
     old = bdir.with_name(bdir.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if bdir.exists():
@@ -165,6 +173,13 @@ def prediction_cap_of(benchmark: Benchmark, splits: dict | None = None):
     return prediction_cap(benchmark.task_kind, n)
 
 
+def ensure_previews(benchmark: Benchmark) -> None:
+    """Render the data tab's previews of an installed dataset that has none."""
+    bdir = storage.benchmark_dir(benchmark.slug)
+    if (bdir / "public").is_dir() and not (bdir / "previews" / "previews.json").exists():
+        previews.render_previews(bdir / "public", bdir / "previews")
+
+
 def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool:
     """Generate the demo dataset unless an up-to-date one (or an import) exists."""
     demo = benchmark.spec.get("demo")
@@ -179,6 +194,7 @@ def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool
             and meta.get("spec_sha256") == benchmark.spec_sha256
             and meta.get("generator_sha256") == generators.generator_sha256(demo["generator"])
         ):
+            ensure_previews(benchmark)  # data installed before previews existed
             return False
     work = storage.benchmark_dir(benchmark.slug).with_name(benchmark.slug + ".work")
     shutil.rmtree(work, ignore_errors=True)

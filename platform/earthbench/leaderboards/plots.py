@@ -4,6 +4,7 @@ bundled plotly.js — no CDN."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import plotly.graph_objects as go
 
@@ -41,35 +42,93 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
     if not series:
         return None
     ranked = sorted(series.items(), key=lambda kv: kv[1][1][-1], reverse=benchmark.primary_direction == "max")
+    spec = next((m for m in benchmark.metrics if m.get("key") == benchmark.primary_metric), {})
+    percent = spec.get("format") == "percent"
+    n_points = sum(len(xs) for xs, _ in series.values())
     fig = go.Figure()
     for team, (xs, ys) in ranked[:max_teams]:
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=team, line={"shape": "hv"}))
+        fig.add_trace(go.Scatter(
+            x=xs, y=ys, name=team, line={"shape": "hv"},
+            # Markers help a few points; hundreds read better as lines.
+            mode="lines+markers" if n_points <= 60 else "lines",
+            hovertemplate="%{x|%Y-%m-%d %H:%M}<br>%{y" + (":.2%" if percent else ":.4f") + "}",
+        ))
+    # The x range spans at least two days, so a single submission (or a burst within
+    # seconds) gets day ticks, never millisecond ones.
+    times = [t for xs, _ in series.values() for t in xs]
+    lo, hi = min(times), max(times)
+    if hi - lo < timedelta(days=2):
+        mid = lo + (hi - lo) / 2
+        lo, hi = mid - timedelta(days=1), mid + timedelta(days=1)
     for ref in benchmark.reference_results:
-        if ref.get("metric") == benchmark.primary_metric:
-            fig.add_hline(y=ref["value"], line_dash="dot", annotation_text=ref.get("source", "reference")[:40])
-    fig.update_layout(title=f"Best {benchmark.primary_metric} so far ({split})", **_LAYOUT)
+        if ref.get("metric") == benchmark.primary_metric and isinstance(ref.get("value"), int | float):
+            shown = f"{100 * ref['value']:.2f}%" if percent else f"{ref['value']:.4f}"
+            label = f"{ref.get('source') or 'reference'} ({shown})"
+            # A dotted trace: its full label goes in the legend, wrapped, never cut.
+            fig.add_trace(go.Scatter(
+                x=[lo, hi], y=[ref["value"]] * 2, mode="lines", name=_wrap(label),
+                line={"dash": "dot", "color": "#666"}, hoverinfo="name",
+            ))
+    fig.update_layout(
+        title=f"Best {benchmark.primary_metric} so far ({split})",
+        xaxis={"type": "date", "range": [lo, hi], "tickformat": "%b %d\n%Y",
+               "hoverformat": "%Y-%m-%d %H:%M", "nticks": 8},
+        yaxis={"title": benchmark.primary_metric, "tickformat": ".0%" if percent else None},
+        legend={"orientation": "h", "y": -0.25},
+        **{**_LAYOUT, "height": 420, "margin": {"l": 60, "r": 20, "t": 40, "b": 40}},
+    )
     return _fig_json(fig)
 
 
-def _per_class_values(per_class: dict) -> dict[str, float]:
-    out = {}
+def _wrap(text: str, width: int = 48) -> str:
+    """Plotly legends do not wrap: break long labels with <br>."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join([*lines, line])
+
+
+# What a kind's plain per-class numbers are (dict values name their own metric).
+PER_CLASS_METRIC = {
+    "classification": "recall (per-class accuracy)",
+    "detection": "AP",
+    "multilabel": "AP",
+    "scene-graph": "recall",
+}
+_PER_CLASS_KEYS = ("iou", "sc_iou", "ap", "knn_ap", "accuracy", "f1")
+
+
+def _per_class_values(per_class: dict, kind: str = "") -> tuple[dict[str, float], str]:
+    """The plotted values and the name of their metric."""
+    out, names = {}, []
     for name, v in per_class.items():
         if isinstance(v, int | float):
             out[name] = v
+            names.append(PER_CLASS_METRIC.get(kind, "score"))
         elif isinstance(v, dict):
-            for key in ("iou", "ap", "accuracy", "f1"):
+            for key in _PER_CLASS_KEYS:
                 if isinstance(v.get(key), int | float):
                     out[name] = v[key]
+                    names.append(key.replace("_", " ").upper() if key != "accuracy" else key)
                     break
-    return out
+    metric = max(set(names), key=names.count) if names else "score"
+    return out, metric
 
 
-def per_class_bars(*, metrics: dict, title: str) -> dict | None:
-    values = _per_class_values(metrics.get("per_class") or metrics.get("per_type") or {})
+def per_class_bars(*, metrics: dict, split: str, kind: str = "") -> dict | None:
+    values, metric = _per_class_values(
+        metrics.get("per_class") or metrics.get("per_type") or {}, kind
+    )
     if not values:
         return None
-    fig = go.Figure(go.Bar(x=list(values), y=list(values.values()), marker_color="#0b6e4f"))
-    fig.update_layout(title=title, yaxis={"range": [0, 1]}, **_LAYOUT)
+    fig = go.Figure(go.Bar(x=list(values), y=list(values.values()), marker_color="#0b6e4f",
+                           hovertemplate="%{x}: %{y:.4f}<extra>" + metric + "</extra>"))
+    fig.update_layout(title=f"Per-class {metric} ({split})", yaxis={"range": [0, 1], "title": metric},
+                      **_LAYOUT)
     return _fig_json(fig)
 
 

@@ -170,3 +170,35 @@ def leaderboard_rows(
         end = None if limit is None else offset + limit
         rows = rows[offset:end]
     return rows
+
+
+@dataclass
+class Standing:
+    """Where a submission stands on one split's leaderboard."""
+
+    split: str
+    rank: int | None  # None: a baseline (unranked) or not the team's entry
+    count: int  # ranked entries on the split
+    is_entry: bool  # this submission is its team's row on the split
+    entry_submission_id: int | None  # the team's row otherwise
+
+
+def submission_standings(*, submission, splits) -> list[Standing]:
+    """The submission's rank on each of ``splits`` (the caller checks visibility);
+    one narrow query per split, as a leaderboard read."""
+    out = []
+    for split in splits:
+        light = LeaderboardEntry.objects.filter(
+            benchmark_id=submission.benchmark_id, split=split
+        ).order_by(*_ORDER).values_list("is_baseline", "submission_id", "team_id")
+        rank, mine, team_entry = 0, None, None
+        for is_baseline, sub_id, team_id in light:
+            if not is_baseline:
+                rank += 1
+            if sub_id == submission.pk:
+                mine = None if is_baseline else rank
+            if team_id == submission.team_id:
+                team_entry = sub_id
+        is_entry = team_entry == submission.pk
+        out.append(Standing(split, mine if is_entry else None, rank, is_entry, team_entry))
+    return out

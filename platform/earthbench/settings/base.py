@@ -123,6 +123,11 @@ STATICFILES_DIRS = [REPO_DIR / "platform" / "earthbench" / "static"]
 EARTHBENCH_STORAGE_DIR = Path(
     os.environ.get("EARTHBENCH_STORAGE_DIR", VAR_DIR / "storage")
 )
+# Wheels of the CLI and the scorer served at /downloads/ (`manage.py build_downloads`,
+# run by `make demo` and the production image).
+EARTHBENCH_DOWNLOADS_DIR = Path(
+    os.environ.get("EARTHBENCH_DOWNLOADS_DIR", VAR_DIR / "downloads")
+)
 EARTHBENCH_CATALOG_DIR = Path(
     os.environ.get("EARTHBENCH_CATALOG_DIR", REPO_DIR / "benchmarks")
 )
@@ -285,3 +290,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# E-mail (password reset). Demo and development print messages on the console;
+# production sends them over SMTP (settings/production.py).
+EMAIL_BACKEND = os.environ.get(
+    "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "EarthBench <noreply@localhost>")

@@ -24,6 +24,7 @@ from earthbench.accounts.models import Team
 from earthbench.accounts.teams import team_for
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.services import leaderboard_refresh_team
+from earthbench.submissions.conflicts import describe_conflict
 from earthbench.submissions.heartbeat import last_alive, retry_locked
 from earthbench.submissions.models import Score, Submission, SubmissionEvent, Upload
 from earthbench.submissions.quota import Quota, quota_for, utc_day_start  # noqa: F401  (the one quota rule)
@@ -49,6 +50,10 @@ class QuotaExceeded(SubmissionRefused):
 
 class IdempotencyConflict(SubmissionRefused):
     code = "idempotency_conflict"
+
+
+class SuiteRefused(SubmissionRefused):
+    code = "suite_takes_no_submissions"
 
 
 def _fingerprint(*, benchmark: Benchmark, kind: str, sha256: str, metadata: dict) -> str:
@@ -117,6 +122,13 @@ def submission_create(
         raise SubmissionRefused("Idempotency-Key is longer than 200 characters")
     if kind not in Submission.Kind.values:
         raise SubmissionRefused(f"unknown submission kind {kind!r}", field="kind")
+    if benchmark.suite_members and not is_baseline:
+        raise SuiteRefused(
+            f"{benchmark.slug} is a suite: it ranks teams by their results on its "
+            f"member benchmarks; submit to each member instead: "
+            f"{', '.join(benchmark.suite_members)}",
+            field="benchmark",
+        )
     if kind == Submission.Kind.PREDICTIONS and not benchmark.accepts_predictions and not is_baseline:
         raise SubmissionRefused(
             f"{benchmark.slug} accepts model containers only", field="kind"
@@ -205,9 +217,7 @@ def submission_create(
         if existing is None:
             raise
         if existing.request_fingerprint != fingerprint:
-            raise IdempotencyConflict(
-                "Idempotency-Key was already used for a different request"
-            ) from None
+            raise _conflict(existing, benchmark, kind, sha, metadata) from None
         return existing, False
     except BaseException:
         storage.remove_tree(f"submissions/{sub_uuid}")
@@ -224,11 +234,16 @@ def _idempotent_repeat(existing, benchmark, kind, file, metadata) -> tuple[Submi
         benchmark=benchmark, kind=kind, sha256=digest.hexdigest(), metadata=metadata
     )
     if fingerprint != existing.request_fingerprint:
-        raise IdempotencyConflict(
-            "Idempotency-Key was already used for a different request "
-            f"(submission #{existing.pk})"
-        )
+        raise _conflict(existing, benchmark, kind, digest.hexdigest(), metadata)
     return existing, False
+
+
+def _conflict(existing, benchmark, kind, sha256, metadata) -> IdempotencyConflict:
+    message, field = describe_conflict(
+        existing, benchmark=benchmark, kind=kind, sha256=sha256, metadata=metadata,
+        fields=METADATA_FIELDS,
+    )
+    return IdempotencyConflict(message, field=field)
 
 
 # ---------------------------------------------------------------- scoring

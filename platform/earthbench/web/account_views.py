@@ -9,6 +9,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from earthbench.accounts.models import ApiToken
@@ -17,7 +18,17 @@ from earthbench.accounts.teams import teams_of_user
 from earthbench.web.forms import SignupForm, TokenForm
 
 
+def _next_url(request) -> str:
+    """Where to go after sign-up: ``next`` if it stays on this site, else home."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    ok = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if target and ok else ""
+
+
 def signup(request):
+    next_url = _next_url(request)
     if request.method == "POST":
         form = SignupForm(request.POST)
         if form.is_valid():
@@ -27,10 +38,12 @@ def signup(request):
                 email=form.cleaned_data.get("email") or "",
             )
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            return redirect("/")
+            return redirect(next_url or "/")
     else:
         form = SignupForm()
-    return render(request, "registration/signup.html", {"form": form})
+    return render(
+        request, "registration/signup.html", {"form": form, "next": next_url}
+    )
 
 
 @login_required

@@ -41,7 +41,13 @@ def getting_started(request):
         _, ci_html = _render("ci")
     except Http404:
         ci_html = ""
-    return render(request, "web/getting_started.html", {"ci_html": ci_html})
+    from earthbench.web.download_views import pip_commands
+
+    return render(
+        request,
+        "web/getting_started.html",
+        {"ci_html": ci_html, "tools": pip_commands(request)},
+    )
 
 
 def doc_page(request, name):

@@ -49,10 +49,17 @@ class SubmitForm(forms.Form):
         if len(choices) == 1:
             self.fields["kind"].initial = choices[0][0]
             self.fields["kind"].widget = forms.HiddenInput()
+        file = self.fields["file"]
         if not benchmark.accepts_containers:
-            self.fields[
-                "file"
-            ].help_text = "A predictions file in the format of the Data tab."
+            file.help_text = "A predictions file in the format of the Data tab."
+        elif not benchmark.accepts_predictions:
+            file.label = "Model container"
+            file.help_text = (
+                "A `docker save` tarball of your model image (the container contract "
+                "is in the docs; `earthbench push-image` does this for you)."
+            )
+        else:
+            file.label = "Predictions file or model container"
 
 
 class TokenForm(forms.Form):

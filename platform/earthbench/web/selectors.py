@@ -25,6 +25,8 @@ class CatalogFilters:
     modality: str = ""
     sensor: str = ""
     paper: str = ""
+    sort: str = ""  # not a filter: the order (see CATALOG_SORTS)
+    view: str = ""  # "cards" for the card view; the compact table otherwise
 
     @classmethod
     def from_query(cls, params) -> CatalogFilters:
@@ -34,7 +36,14 @@ class CatalogFilters:
 
     @property
     def active(self) -> bool:
-        return any(vars(self).values())
+        return any(v for k, v in vars(self).items() if k not in ("sort", "view"))
+
+    def query(self, **changes) -> str:
+        """The query string of these filters with ``changes`` (for sort links)."""
+        from urllib.parse import urlencode
+
+        values = {**vars(self), **changes}
+        return urlencode({k: v for k, v in values.items() if v})
 
 
 @dataclass
@@ -95,7 +104,35 @@ def catalog(*, filters: CatalogFilters) -> tuple[list[Benchmark], Facets]:
     )
     for b in benches:
         b.sensors = _sensors(b)
-    return [b for b in benches if _matches(b, filters)], facets
+    found = [b for b in benches if _matches(b, filters)]
+    return sort_catalog(found, filters.sort), facets
+
+
+CATALOG_SORTS = {
+    "title": lambda b: b.title.lower(),
+    "kind": lambda b: (b.task_kind, b.title.lower()),
+    "modality": lambda b: (", ".join(sorted(b.modalities)), b.title.lower()),
+    "sensor": lambda b: (", ".join(_sensors(b)).lower() or "~", b.title.lower()),
+    "paper": lambda b: ((b.papers or ["~"])[0].lower(), b.title.lower()),
+    "entries": lambda b: (-getattr(b, "n_subs", 0), b.title.lower()),
+}
+
+
+def catalog_links(f: CatalogFilters) -> dict:
+    """Links of the catalog's column headers (click again: reverse) and view switch."""
+    links = {}
+    for col in CATALOG_SORTS:
+        target = f"-{col}" if f.sort == col else col
+        links[col] = "?" + f.query(sort=target)
+    links["cards"] = "?" + f.query(view="cards")
+    links["table"] = "?" + f.query(view="")
+    return links
+
+
+def sort_catalog(benches: list[Benchmark], sort: str) -> list[Benchmark]:
+    """``sort`` is a key of CATALOG_SORTS, ``-`` first for the reverse order."""
+    key = CATALOG_SORTS.get(sort.removeprefix("-"), CATALOG_SORTS["title"])
+    return sorted(benches, key=key, reverse=sort.startswith("-"))
 
 
 # ------------------------------------------------------------------ data tab
@@ -207,3 +244,29 @@ def host_queue(*, benchmark: Benchmark, limit: int = 100) -> QueueSummary:
         .order_by("-updated_at")[:limit]
     )
     return QueueSummary(counts=counts, items=items, hidden=hidden, now=timezone.now())
+
+
+def suite_members(bench: Benchmark) -> list[dict]:
+    """A suite's members in its order: slug, title, kind, primary metric, and
+    whether the member is published here (an unpublished one is named, not linked)."""
+    slugs = bench.suite_members
+    found = {b.slug: b for b in Benchmark.objects.filter(slug__in=slugs, is_published=True)}
+    refs = (bench.spec or {}).get("suite", {}).get("reference", {})
+    out = []
+    for slug in slugs:
+        member = found.get(slug)
+        out.append({
+            "slug": slug,
+            "benchmark": member,
+            "metric": refs.get(slug, {}).get("metric") or (member.primary_metric if member else ""),
+        })
+    return out
+
+
+def reference_rows(bench: Benchmark) -> list[dict]:
+    """Published reference results, each with its metric's spec so that it is shown
+    like the leaderboard shows that metric (0.9723 of a percent metric: 97.23%)."""
+    specs = {m.get("key"): m for m in bench.metrics}
+    return [
+        {**ref, "spec": specs.get(ref.get("metric"))} for ref in bench.reference_results or []
+    ]

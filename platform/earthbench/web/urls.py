@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from earthbench.web import account_views, docs_views, host_views, team_views, views
+from earthbench.web import (
+    account_views,
+    docs_views,
+    download_views,
+    host_views,
+    team_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.benchmark_list, name="home"),
@@ -39,6 +46,11 @@ urlpatterns = [
     path("benchmarks/<slug:slug>/team/merge/", team_views.team_merge_view, name="benchmark-team-merge"),
     path("benchmarks/<slug:slug>/team/copy/", team_views.team_copy_view, name="benchmark-team-copy"),
     path("benchmarks/<slug:slug>/team/leave/", team_views.team_leave_view, name="benchmark-team-leave"),
+    path(
+        "benchmarks/<slug:slug>/data/preview/<str:name>",
+        views.benchmark_preview,
+        name="benchmark-preview",
+    ),
     path(
         "benchmarks/<slug:slug>/host/", host_views.host_dashboard, name="benchmark-host"
     ),
@@ -80,11 +92,34 @@ urlpatterns = [
     ),
     path("vendor/plotly.min.js", views.plotly_js, name="plotly-js"),
     path("getting-started/", docs_views.getting_started, name="getting-started"),
+    path("downloads/", download_views.downloads_index, name="downloads"),
+    path("downloads/<str:filename>", download_views.download_file, name="download-file"),
     path("docs/examples/<str:name>", docs_views.doc_example, name="doc-example"),
     path("docs/<slug:name>/", docs_views.doc_page, name="doc"),
     path("accounts/signup/", account_views.signup, name="signup"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Django's password reset: a one-time link by e-mail (console backend in the demo).
+    path(
+        "accounts/password-reset/",
+        auth_views.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
     path("account/", account_views.account_settings, name="account"),
     path("account/tokens/", account_views.tokens, name="tokens"),
     path(

@@ -21,12 +21,18 @@ from earthbench import storage
 from earthbench.accounts.teams import team_of
 from earthbench.benchmarks import services as bench_services
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.previews import read_previews
 from earthbench.leaderboards import plots
-from earthbench.leaderboards.selectors import is_host, leaderboard_rows, split_visible
+from earthbench.leaderboards.selectors import (
+    is_host,
+    leaderboard_rows,
+    split_visible,
+    submission_standings,
+)
 from earthbench.leaderboards.suites import is_suite, suite_hidden_members, suite_rows
 from earthbench.submissions import services
 from earthbench.submissions.models import Submission
-from earthbench.web import selectors
+from earthbench.web import datafiles, selectors
 from earthbench.web.forms import SubmitForm
 
 # The page shows the top rows; the CSV/JSON exports carry all of them.
@@ -48,7 +54,16 @@ def benchmark_list(request):
     return render(
         request,
         "web/benchmark_list.html",
-        {"benchmarks": benches, "facets": facets, "f": filters},
+        {
+            "benchmarks": benches,
+            "facets": facets,
+            "f": filters,
+            "links": selectors.catalog_links(filters),
+            "sort_columns": [
+                ("title", "Benchmark"), ("kind", "Task"), ("modality", "Modality"),
+                ("sensor", "Sensor"), ("paper", "Paper"), ("entries", "Entries"),
+            ],
+        },
     )
 
 
@@ -65,7 +80,13 @@ def _published(slug: str, user=None) -> Benchmark:
 
 def _tab_context(request, bench: Benchmark, tab: str, **extra) -> dict:
     host = is_host(benchmark=bench, user=request.user)
-    tabs = [(key, label, reverse(name, args=[bench.slug])) for key, label, name in TABS]
+    # A suite takes no submissions (its members do): no Submit or My submissions tab.
+    skip = {"submit", "mine"} if bench.suite_members else set()
+    tabs = [
+        (key, label, reverse(name, args=[bench.slug]))
+        for key, label, name in TABS
+        if key not in skip
+    ]
     if host:
         tabs.append(("host", "Host", reverse("benchmark-host", args=[bench.slug])))
     return {"bench": bench, "tab": tab, "tabs": tabs, "is_host": host, **extra}
@@ -86,6 +107,7 @@ def benchmark_detail(request, slug):
         "overview",
         card_html=card_html(bench.card),
         top_rows=leaderboard_rows(benchmark=bench, split="public", limit=5),
+        references=selectors.reference_rows(bench),
         sensors=spec.get("sensors") or [],
         inputs_description=(spec.get("inputs") or {}).get("description", ""),
         licence=spec.get("licence", ""),
@@ -112,6 +134,11 @@ def _evaluator_command(bench: Benchmark, predictions: str) -> str:
 
 def benchmark_data_tab(request, slug):
     bench = _published(slug, request.user)
+    if bench.suite_members:
+        ctx = _tab_context(
+            request, bench, "data", members=selectors.suite_members(bench)
+        )
+        return render(request, "web/bench_suite_data.html", ctx)
     sample = selectors.sample_submission_path(bench.slug)
     predictions = sample.name if sample else "predictions.csv"
     ctx = _tab_context(
@@ -119,6 +146,8 @@ def benchmark_data_tab(request, slug):
         bench,
         "data",
         has_data=storage.public_zip(bench.slug).exists(),
+        listing=datafiles.public_files(bench.slug),
+        previews=read_previews(storage.benchmark_dir(bench.slug) / "previews"),
         sample=sample,
         sample_head=selectors.text_head(sample) if sample else None,
         readme=selectors.public_readme(bench.slug),
@@ -145,6 +174,18 @@ def benchmark_data(request, slug):
         filename=f"{bench.slug}-public.zip",
         content_type="application/zip",
     )
+
+
+_PREVIEW = re.compile(r"^(test|train)-\d+\.png$")
+
+
+def benchmark_preview(request, slug, name):
+    """A preview picture rendered at install time (see benchmarks/previews.py)."""
+    bench = _published(slug)
+    path = storage.benchmark_dir(bench.slug) / "previews" / name
+    if not _PREVIEW.match(name) or not path.is_file():
+        raise Http404("no such preview")
+    return FileResponse(open(path, "rb"), content_type="image/png")
 
 
 def benchmark_sample(request, slug):
@@ -206,6 +247,9 @@ def _quota(request, bench):
 
 def benchmark_submit(request, slug):
     bench = _published(slug, request.user)
+    if bench.suite_members and request.method != "POST":
+        # Nothing to submit here: the data tab links the members.
+        return redirect(reverse("benchmark-data-tab", args=[bench.slug]))
     if request.method == "POST":
         return _submit_post(request, bench)
     ctx = _tab_context(
@@ -324,7 +368,7 @@ def submission_detail(request, pk):
         scores = payload["scores"]
         first = next((sc for sc in scores if sc["split"] == "public"), scores[0])
         plot = plots.per_class_bars(
-            metrics=first["metrics"], title=f"Per class ({first['split']})"
+            metrics=first["metrics"], split=first["split"], kind=sub.benchmark.task_kind
         )
     return render(
         request,
@@ -336,6 +380,11 @@ def submission_detail(request, pk):
             "primary": sub.benchmark.primary_metric,
             "metric_specs": sub.benchmark.metrics,
             "plot_classes": plot,
+            "standings": submission_standings(
+                submission=sub, splits=[sc["split"] for sc in payload["scores"]]
+            )
+            if sub.status == "scored"
+            else [],
             "can_select": sub.team.memberships.filter(user=request.user).exists()
             and sub.status == "scored",
         },

@@ -30,10 +30,10 @@ class Command(BaseCommand):
 Demo user: {o['username']} / {o['password']}   (log in at {url}/accounts/login/)
 API token: {key}
 
-Submit the baseline-format sample file with curl:
+Submit the sample file with curl (the README explains the Idempotency-Key):
 
   curl -sS -H "Authorization: Token {key}" \\
-       -H "Idempotency-Key: demo-1" \\
+       -H "Idempotency-Key: demo-$(sha256sum var/demo-predictions.csv | cut -c1-16)" \\
        -F benchmark=eurosat-classification-v1 \\
        -F file=@var/demo-predictions.csv \\
        -F method_name="my first try" \\
