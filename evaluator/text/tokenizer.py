@@ -14,8 +14,12 @@ U+2028 makes the jar emit two lines for one caption and shifts every later
 caption onto the wrong image.
 
 When Java (or the jar) is unavailable, :func:`tokenize_python` is used instead: a
-re-implementation for plain English captions (checked against the jar on the RSICD
-and Sydney-captions references); the result records which one ran.
+longest-match lexer written after the jar's grammar (:mod:`ptb_lexer`), equal to
+the jar token for token on the RSICD/Sydney references and on a generated corpus
+of 12,000 captions full of unicode punctuation, quotes, dashes, ellipses, emoji,
+possessives, contractions, hashtags, numbers, abbreviations, URLs, emoticons and
+mixed scripts (``tests/evaluator/test_ptb_conformance.py``); the result records
+which one ran.
 """
 
 from __future__ import annotations
