@@ -253,6 +253,7 @@ RULES: list[tuple[str, list[tuple[str, str | None]], str]] = [
         ],
         KEEP,
     ),
+    ("sharp", [("(?i:c#|f#)", None)], KEEP),  # the languages C# and F#
     ("dolsign", [(r"[A-Z]*\$|#", None)], KEEP),
     (
         "dolsign2",

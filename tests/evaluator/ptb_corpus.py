@@ -327,3 +327,21 @@ def captions(n: int = 3000, seed: int = 0) -> list[str]:
             parts.append(rng.choice(SPACES))
         out.append("".join(parts).strip())
     return [c for c in out if c]
+
+
+FUZZ_ALPHABET = (
+    list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") * 3
+    + [" "] * 30
+    + list(".,;:!?'\"`-_/\\()[]{}<>@#$%&*+=~^|")
+    + list("“”‘’…—–«»€£½°×中é😀\u00a0")
+)
+
+
+def random_strings(n: int = 3000, seed: int = 0) -> list[str]:
+    """Strings of random characters (letters, digits, spaces, ASCII and common
+    unicode punctuation): every pair of rules gets to meet."""
+    rng = random.Random(seed)
+    return [
+        "".join(rng.choice(FUZZ_ALPHABET) for _ in range(rng.randint(1, 40)))
+        for _ in range(n)
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from evaluator.text.tokenizer import java_available, tokenize_java, tokenize_python
-from tests.evaluator.ptb_corpus import CATEGORIES, captions
+from tests.evaluator.ptb_corpus import CATEGORIES, captions, random_strings
 
 pytest.importorskip("pycocoevalcap")
 pytestmark = pytest.mark.skipif(not java_available(), reason="no Java runtime")
@@ -29,7 +29,7 @@ HARD = [
     "No. 5 and no. 5 and No. five and fig. 3 and Inc.a and etc.ab and Ph.D.a",
     "中文 字幕 Ελληνικά русский العربية עברית हिन्दी日本語 한국어 café naïve straße",
     "co-operation well-known 2-lane 10-year-old e-mail AT&T R&D a_b x/y a*b",
-    "www.example.com http://x.org/a?b=c mail@x.com <3@user",
+    "www.example.com http://x.org/a?b=c mail@x.com <3@user C# F# c#3",
     "(555) 123-4567 555-1234 12-12-2012 2012-12-12 1.2.3",
     "° ± × ÷ § © ® ™ • · ‰ ′ ″ → ∞ ≈ &amp; &quot;x&quot; &lt;",
     "tab\tinside\u00a0nbsp\u2009thin\u3000ideographic\u200bzero-width",
@@ -56,6 +56,12 @@ def test_varied_corpus_token_for_token(seed):
     for name, frags in CATEGORIES.items():
         assert any(f in c for c in caps for f in frags[:5]), name
     bad = _compare(caps)
+    assert bad == [], bad[:5]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_character_strings_token_for_token(seed):
+    bad = _compare(random_strings(3000, seed))
     assert bad == [], bad[:5]
 
 
