@@ -87,7 +87,7 @@ INSENTP = "[,;:\u3001]"
 MONTH = "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec"
 DAYS = "mon|tue|tues|wed|thu|thurs|fri"
 STATE = (
-    "(?i:ala|ariz)|[A](?i:rk)|(?i:calif|colo|conn|dak|del|fla|ga)|[I](?i:ll)|"
+    "(?i:ala|ariz)|[A](?i:rk)|(?i:calif|colo|conn|ct|dak|del|fla|ga)|[I](?i:ll)|"
     "(?i:ind|kans?|ky|la)|[M](?i:ass)|(?i:md|mich|minn)|[M](?i:iss)|"
     "(?i:mo|mont|neb|nev|okla)|[O](?i:re)|(?i:pa|penn|tenn|tex|va|vt)|"
     "[W](?i:ash)|(?i:wisc?|wyo)"
@@ -103,7 +103,7 @@ ABTITLE = (
 )
 # longest alternatives first: Python's alternation takes the first that fits
 ABBREV4 = (
-    f"(?:{ACRO}|(?i:a\\.k\\.a)|(?i:{ABTITLE})|[M](?i:iss)|(?i:vs|alex|wm|jos|cie|cf|treas)|"
+    f"(?:{ACRO}|(?i:a\\.k\\.a)|(?i:{ABTITLE})|[M](?i:iss)|(?i:vs|alex|wm|jos|cie|cf|treas|ph)|"
     "(?i:invt|elec|natl|m[ft]g)|[A-Za-z])"
 )
 ACRONYM_NEXT = (
@@ -125,6 +125,11 @@ MISC = (
     "\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
 )
 _NOSP = "\u00a0\u2000-\u200b\u3000"  # not inside a LIKELYURL (FULLURL keeps them)
+FILE_EXT = (
+    "bat|bmp|bz2|c|class|cgi|cpp|dll|doc|docx|exe|gif|gz|h|htm|html|jar|java|jpeg|jpg|"
+    "mov|mp3|pdf|php|pl|png|ppt|ps|py|sql|tar|txt|wav|x|xml|zip|wm[va]|avi|flv|mp[34g]"
+)
+FILENAME = f"[{_L}{_D}]+(?:\\.[{_L}{_D}]+)*\\.(?i:{FILE_EXT})"
 SMILEY = r"[<>]?[:;=][-o*']?[()DPdpO\\{@|\[\]]"
 URLCHARS = '[^ \t\n\f\r"<>|()]'
 
@@ -210,6 +215,7 @@ RULES: list[tuple[str, list[tuple[str, str | None]], str]] = [
     ("sredaux", [(SREDAUX, None)], "rquote"),
     ("date", [(f"{DIGIT}{{1,2}}[-/]{DIGIT}{{1,2}}[-/]{DIGIT}{{2,4}}", None)], KEEP),
     ("number", [(NUMBER, None)], KEEP),
+    ("filename", [(FILENAME, SPACENL)], KEEP),
     (
         "subsupnum",
         [
@@ -265,7 +271,11 @@ RULES: list[tuple[str, list[tuple[str, str | None]], str]] = [
         ],
         "currency",
     ),
-    ("acronym_sent", [(f"{ACRO}\\.", f"{SPACE}+(?:{ACRONYM_NEXT}){SPACE}")], "redup"),
+    (
+        "acronym_sent",  # "U.S. He" -> u.s. . he; a 2-character one: "n. A" -> n . a
+        [(f"(?:{ACRO}|[A-Za-z])\\.", f"{SPACE}+(?:{ACRONYM_NEXT}){SPACE}")],
+        "acronym",
+    ),
     ("abbrev1_sent", [(ABBREV1, SENTEND)], "redup"),
     ("abbrev1", [(ABBREV1, None)], KEEP),
     (
@@ -376,6 +386,8 @@ _FRACTIONS = {
 
 
 def _emit(action: str, tok: str) -> str | None:
+    if action == "acronym":
+        return tok[:-1] if len(tok) == 2 else tok
     if action in (KEEP, "redup"):
         return tok.replace("\u00ad", "") or "-"
     if action == "sgml" or action == "space":
@@ -420,7 +432,7 @@ def lex(text: str) -> list[tuple[int, str]]:
         if piece is not None:
             out.append((pos, piece))
         # trailing context is read again; "redup" also re-reads the final period
-        pos += len(tok) - 1 if action == "redup" else len(tok)
+        pos += len(tok) - 1 if action in ("redup", "acronym") else len(tok)
     return out
 
 
