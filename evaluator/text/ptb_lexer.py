@@ -129,7 +129,8 @@ FILE_EXT = (
     "bat|bmp|bz2|c|class|cgi|cpp|dll|doc|docx|exe|gif|gz|h|htm|html|jar|java|jpeg|jpg|"
     "mov|mp3|pdf|php|pl|png|ppt|ps|py|sql|tar|txt|wav|x|xml|zip|wm[va]|avi|flv|mp[34g]"
 )
-FILENAME = f"[{_L}{_D}]+(?:\\.[{_L}{_D}]+)*\\.(?i:{FILE_EXT})"
+# (letter-initial names are WORDs: "jan.x" stays "jan. x" as the jar has it)
+FILENAME = f"{DIGIT}[{_L}{_D}]*(?:\\.[{_L}{_D}]+)*\\.(?i:{FILE_EXT})"
 SMILEY = r"[<>]?[:;=][-o*']?[()DPdpO\\{@|\[\]]"
 URLCHARS = '[^ \t\n\f\r"<>|()]'
 
@@ -190,7 +191,7 @@ RULES: list[tuple[str, list[tuple[str, str | None]], str]] = [
         "likelyurl",
         [
             (
-                rf"(?:(?i:www)\.(?:[^ \t\n\f\r\"<>|.!?(){{}},{_NOSP}]+\.)+[a-zA-Z]{{2,4}}"
+                r"(?:(?i:www)\.(?:[^ \t\n\f\r\"<>|.!?(){},]+\.)+[a-zA-Z]{2,4}"
                 rf"|(?:[^ \t\n\f\r\"`'<>|.!?(){{}},-_$]+\.)+(?i:com|net|org|edu))"
                 rf"(?:/{URLCHARS}+[^ \t\n\f\r\"<>|.!?(){{}},-])?",
                 None,
@@ -273,7 +274,7 @@ RULES: list[tuple[str, list[tuple[str, str | None]], str]] = [
     ),
     (
         "acronym_sent",  # "U.S. He" -> u.s. . he; a 2-character one: "n. A" -> n . a
-        [(f"(?:{ACRO}|[A-Za-z])\\.", f"{SPACE}+(?:{ACRONYM_NEXT}){SPACE}")],
+        [(f"(?:{ACRO}|[A-Za-z])\\.", f"{SPACE}+(?:{ACRONYM_NEXT}){SPACENL}")],
         "acronym",
     ),
     ("abbrev1_sent", [(ABBREV1, SENTEND)], "redup"),
