@@ -82,7 +82,8 @@ def test_a_replayed_upload_or_team_key_names_what_differs(api, eurosat):
     error = r.json()["error"]
     assert r.status_code == 409 and error["code"] == "idempotency_conflict"
     assert error["field"] == "size" and "size: '11' here, '10' then" in error["message"]
-    api.post("/api/v1/me/team/", {"name": "Alpha"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
-    r = api.post("/api/v1/me/team/", {"name": "Beta"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
+    team_url = f"/api/v1/benchmarks/{eurosat.slug}/team/"
+    assert api.post(team_url, {"name": "Alpha"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1").status_code == 201
+    r = api.post(team_url, {"name": "Beta"}, format="json", HTTP_IDEMPOTENCY_KEY="t-1")
     assert r.json()["error"]["field"] == "name"
     assert "name: 'Beta' here, 'Alpha' then" in r.json()["error"]["message"]

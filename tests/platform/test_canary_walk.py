@@ -22,11 +22,14 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from earthbench.accounts.services import token_create
 from earthbench.accounts.teams import team_create
@@ -145,6 +148,11 @@ def candidates(world, name: str, converter: str | None, body: str | None = None)
         "url": ["no-such-admin-page/"],  # the admin's catch-all
         "id": [world["users"]["owner"].pk, world["users"]["other"].pk],  # admin user pages
         "username": [world["users"]["owner"].username],
+        # /downloads/<filename>: a wheel name and one that is not served
+        "filename": ["earthbench_client-0.1.0-py3-none-any.whl", "no-such-file.whl"],
+        # password reset confirmation: the owner's real uid and token, and a bogus pair
+        "uidb64": [urlsafe_base64_encode(force_bytes(world["users"]["owner"].pk)), "MA"],
+        "token": [default_token_generator.make_token(world["users"]["owner"]), "set-password"],
     }
     if name in by_name:
         values = by_name[name]

@@ -80,10 +80,12 @@ def test_sqlite_is_wal_with_immediate_transactions(transactional_db):
     assert connection.settings_dict["OPTIONS"]["timeout"] >= 5
 
 
-def test_transactions_that_read_then_write_do_not_fail_each_other(user):
+def test_transactions_that_read_then_write_do_not_fail_each_other(user, eurosat):
     """Deferred transactions fail at once with "database is locked" here: the
     first cannot upgrade its read to a write after the second one wrote."""
-    team = Team.objects.get(memberships__user=user)
+    from earthbench.accounts.teams import team_for
+
+    team = team_for(user=user, benchmark=eurosat)
     errors: list[BaseException] = []
 
     def slow():

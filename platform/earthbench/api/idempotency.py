@@ -23,6 +23,9 @@ def _conflict(request, found) -> IdempotencyConflictError:
     """Name the fields that differ, where the first response shows their value (an
     upload's filename and size, a team's name); only the request's hash is kept."""
     body = found.body if isinstance(found.body, dict) else {}
+    # A value may sit one level down (``{"benchmark", "team": {"name", ...}}``).
+    nested = {k: v for part in body.values() if isinstance(part, dict) for k, v in part.items()}
+    body = {**nested, **body}
     data = request.data if hasattr(request.data, "items") else {}
     differ = [
         f"{k}: {str(v)[:60]!r} here, {str(body[k])[:60]!r} then"
