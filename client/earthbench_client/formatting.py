@@ -94,6 +94,22 @@ def efficiency_keys(rows: Sequence[dict]) -> list[str]:
     return [k for k in EFFICIENCY_KEYS if any(r.get(k) is not None for r in rows)]
 
 
+def rank_text(r: dict) -> Any:
+    """``2 (1–4)``: the rank and its 95% bootstrap interval (docs: rank uncertainty)."""
+    rank = r.get("rank")
+    if rank is None:
+        return "-"
+    low, high = r.get("rank_low"), r.get("rank_high")
+    if low is None or high is None:
+        return rank
+    return f"{rank} ({low})" if low == high else f"{rank} ({low}–{high})"
+
+
+def p_first_text(r: dict) -> str:
+    p = r.get("p_first")
+    return "-" if p is None else f"{p:.2f}"
+
+
 def _ci_text(low: Any, high: Any) -> str:
     if isinstance(low, int | float) and isinstance(high, int | float):
         return f"{low:.4f}–{high:.4f}"
@@ -108,7 +124,8 @@ def leaderboard_table(board: dict, declared: Sequence[str] | None = None) -> str
     arrow = "↓" if board.get("direction") == "min" else "↑"
     if rows and not any("submission_id" in r for r in rows):
         return _suite_table(board, keys)
-    headers = ["rank", "team", "method", "id"]
+    ranked = any(r.get("p_first") is not None for r in rows)
+    headers = ["rank", *(["P(1st)"] if ranked else []), "team", "method", "id"]
     headers += [f"{k} {arrow}" if k == primary else k for k in keys]
     headers += [f"{primary} 95% CI", *eff, "entries", "submitted"]
     body = []
@@ -116,10 +133,10 @@ def leaderboard_table(board: dict, declared: Sequence[str] | None = None) -> str
         team = r.get("team", "") + (" (baseline)" if r.get("is_baseline") else "")
         if r.get("tied_with_leader"):
             team += " (tied)"
-        rank = r.get("rank")
         body.append(
             [
-                rank if rank is not None else "-",
+                rank_text(r),
+                *([p_first_text(r)] if ranked else []),
                 team,
                 r.get("method_name") or "",
                 r.get("submission_id"),
@@ -142,16 +159,20 @@ def leaderboard_table(board: dict, declared: Sequence[str] | None = None) -> str
 def _suite_table(board: dict, keys: Sequence[str]) -> str:
     """A suite's rows: teams aggregated over the members (no submission)."""
     primary = board.get("primary_metric")
-    headers = ["rank", "team", *keys, f"{primary} 95% CI", "missing members"]
+    rows = board.get("results") or []
+    ranked = any(r.get("p_first") is not None for r in rows)
+    headers = ["rank", *(["P(1st)"] if ranked else []), "team", *keys, f"{primary} 95% CI",
+               "missing members"]
     body = [
         [
-            "-" if r.get("rank") is None else r["rank"],
+            rank_text(r),
+            *([p_first_text(r)] if ranked else []),
             r.get("team", ""),
             *[metric_value(r, k, primary) for k in keys],
             _ci_text(*metric_ci(r, primary)),
             ", ".join(r.get("missing") or []) or "-",
         ]
-        for r in board.get("results") or []
+        for r in rows
     ]
     title = f"{board.get('benchmark')} — {board.get('split')} suite leaderboard (primary: {primary})"
     return title + "\n" + render_table(headers, body)
@@ -159,6 +180,9 @@ def _suite_table(board: dict, keys: Sequence[str]) -> str:
 
 CSV_HEAD = (
     "rank",
+    "rank_low",
+    "rank_high",
+    "p_first",
     "team",
     "submission_id",
     "method_name",
@@ -188,6 +212,9 @@ def leaderboard_csv(
     for r in rows:
         cells = {
             "rank": "" if r.get("rank") is None else r["rank"],
+            "rank_low": "" if r.get("rank_low") is None else r["rank_low"],
+            "rank_high": "" if r.get("rank_high") is None else r["rank_high"],
+            "p_first": _csv_num(r.get("p_first")),
             "team": r.get("team", ""),
             "submission_id": r.get("submission_id", ""),
             "method_name": r.get("method_name") or "",

@@ -85,6 +85,24 @@ def f4(v) -> str:
     return "-" if v is None else f"{v:.4f}"
 
 
+def rank_cell(r) -> str:
+    """The table's rank: ``2 (1–4)`` with the API's rank interval (rank uncertainty)."""
+    if r["rank"] is None:
+        return "-"
+    if r.get("rank_low") is None:
+        return str(r["rank"])
+    if r["rank_low"] == r["rank_high"]:
+        return f"{r['rank']} ({r['rank_low']})"
+    return f"{r['rank']} ({r['rank_low']}–{r['rank_high']})"
+
+
+def p_first_cell(r) -> str:
+    return "-" if r.get("p_first") is None else f"{r['p_first']:.2f}"
+
+
+UNRANKED_COLUMNS = {"rank", "rank_low", "rank_high", "p_first"}  # a baseline is unranked
+
+
 def csv_value(v) -> str:
     if v is None:
         return ""
@@ -195,14 +213,14 @@ def test_leaderboard_csv_has_every_api_value(server, api, submitted, slug, split
     assert len(rows) == len(board["results"]) >= 2  # the baseline and ours
     metric_cols = [c for k in keys for c in (k, f"{k}_ci_low", f"{k}_ci_high")]
     assert list(rows[0]) == [
-        "rank", "team", "submission_id", "method_name", "submitted_at",
-        "is_baseline", "tied_with_leader", "entries", *metric_cols,
+        "rank", "rank_low", "rank_high", "p_first", "team", "submission_id", "method_name",
+        "submitted_at", "is_baseline", "tied_with_leader", "entries", *metric_cols,
     ]
     for row, api_row in zip(rows, board["results"], strict=True):
         for col, cell in row.items():
             assert cell == csv_value(api_row[col]), (col, cell, api_row[col])
             # Every column is filled (a baseline is unranked by design).
-            assert cell != "" or (col == "rank" and api_row["is_baseline"]), col
+            assert cell != "" or (col in UNRANKED_COLUMNS and api_row["is_baseline"]), col
     # The same values as the server's own CSV export.
     server_csv = api.get(f"/api/v1/benchmarks/{slug}/leaderboard/",
                          params={"split": split, "format": "csv"}).text
@@ -219,7 +237,7 @@ def test_leaderboard_table_has_every_api_value(server, api, submitted, slug):
     headers, rows = table(ok(server.cli("leaderboard", slug)))
     arrow = "↓" if board["direction"] == "min" else "↑"
     assert headers == [
-        "rank", "team", "method", "id",
+        "rank", "P(1st)", "team", "method", "id",
         *[f"{k} {arrow}" if k == primary else k for k in keys],
         f"{primary} 95% CI", "entries", "submitted",
     ]
@@ -227,13 +245,13 @@ def test_leaderboard_table_has_every_api_value(server, api, submitted, slug):
         team = r["team"] + (" (baseline)" if r["is_baseline"] else "")
         team += " (tied)" if r["tied_with_leader"] else ""
         expected = [
-            "-" if r["rank"] is None else str(r["rank"]), team, r["method_name"],
+            rank_cell(r), p_first_cell(r), team, r["method_name"],
             str(r["submission_id"]), *[f4(r[k]) for k in keys],
             f"{r[primary + '_ci_low']:.4f}–{r[primary + '_ci_high']:.4f}",
             str(r["entries"]), r["submitted_at"][:19].replace("T", " "),
         ]
         assert row == expected
-        assert "-" not in row[2:], row  # nothing missing
+        assert "-" not in row[3:], row  # nothing missing
 
 
 @pytest.mark.parametrize("slug", [*SCORED, SUITE])
@@ -248,16 +266,17 @@ def test_suite_leaderboard_table_and_csv(server, api, submitted):
     assert board["primary_metric"] == "iqm" and board["results"]
     rows = list(csv.DictReader(io.StringIO(ok(server.cli(
         "leaderboard", SUITE, "--format", "csv")))))
-    assert list(rows[0]) == ["rank", "team", "iqm", "iqm_ci_low", "iqm_ci_high"]
+    assert list(rows[0]) == ["rank", "rank_low", "rank_high", "p_first", "team",
+                             "tied_with_leader", "iqm", "iqm_ci_low", "iqm_ci_high"]
     for row, r in zip(rows, board["results"], strict=True):
         assert row == {k: csv_value(r[k]) for k in row}
         assert all(row.values())
     headers, trows = table(ok(server.cli("leaderboard", SUITE)))
-    assert headers == ["rank", "team", "iqm", "iqm 95% CI", "missing members"]
+    assert headers == ["rank", "P(1st)", "team", "iqm", "iqm 95% CI", "missing members"]
     assert all(r["iqm"] is not None for r in board["results"])
     for row, r in zip(trows, board["results"], strict=True):
         assert row == [
-            str(r["rank"]), r["team"], f4(r["iqm"]),
+            rank_cell(r), p_first_cell(r), r["team"], f4(r["iqm"]),
             f"{r['iqm_ci_low']:.4f}–{r['iqm_ci_high']:.4f}",
             ", ".join(r["missing"]) or "-",
         ]
@@ -270,10 +289,15 @@ def test_suite_leaderboard_table_and_csv(server, api, submitted):
 def test_quota_table_and_json(server, api, submitted, slug):
     q = api.get("/api/v1/me/quota/", params={"benchmark": slug}).json()
     assert json.loads(ok(server.cli("quota", slug, "--json"))) == q
+    compute = (
+        f"container compute: {q['compute_remaining_s']:.0f} of {q['compute_limit_s']:.0f} s "
+        f"left today (used {q['compute_used_s']:.0f} s)\n"
+        if q.get("compute_limit_s") else ""
+    )
     assert ok(server.cli("quota", slug)) == (
         f"{slug}: {q['remaining']} of {q['limit']} submissions left today "
         f"(used {q['used']}); in flight {q['in_flight']}/{q['max_in_flight']}; "
-        f"resets at {q['resets_at']}\n"
+        f"resets at {q['resets_at']}\n" + compute
     )
 
 
