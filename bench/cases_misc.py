@@ -14,7 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Case, Prepared, Ref, eb_score, flat, warm_evaluator
+from bench.common import (
+    Case,
+    Prepared,
+    Ref,
+    eb_score,
+    flat,
+    warm_evaluator,
+    warm_torch_evaluator,
+)
 
 # --------------------------------------------------------------- captioning
 
@@ -244,7 +252,7 @@ def _prepare_sr(size: int, work: Path) -> Prepared:
         eb=eb_score(
             "super-resolution", pred, truth, {}, lambda o: flat(o, ["psnr", "ssim"])
         ),
-        eb_setup=warm_evaluator,
+        eb_setup=warm_torch_evaluator,
         refs=[
             Ref(
                 "torchmetrics PSNR + SSIM (functional)",
@@ -288,7 +296,7 @@ def _prepare_cpsnr(size: int, work: Path) -> Prepared:
             {"variant": "probav"},
             lambda o: flat(o, ["cpsnr"]),
         ),
-        eb_setup=warm_evaluator,
+        eb_setup=warm_torch_evaluator,
         refs=[
             Ref(
                 "numpy loop of the PROBA-V cPSNR definition",
@@ -296,7 +304,7 @@ def _prepare_cpsnr(size: int, work: Path) -> Prepared:
                 timed="49 offsets per in-memory image, bias-corrected MSE (no torchmetrics cPSNR exists)",
             )
         ],
-        eb_timed="api.score from TIFF folders, variant probav (also computes psnr, ssim, cssim)",
+        eb_timed="api.score from TIFF folders, variant probav, cssim off (also computes psnr, ssim)",
         size_note=f"{SR_SIDE}x{SR_SIDE} uint16",
     )
 
