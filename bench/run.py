@@ -34,9 +34,9 @@ RESULTS = REPO / "bench" / "results"
 
 
 def all_cases() -> list[Case]:
-    from bench import cases_boxes, cases_masks, cases_misc
+    from bench import cases_boxes, cases_masks, cases_misc, cases_sr
 
-    return cases_masks.CASES + cases_boxes.CASES + cases_misc.CASES
+    return cases_masks.CASES + cases_boxes.CASES + cases_misc.CASES + cases_sr.CASES
 
 
 def machine() -> str:
