@@ -57,7 +57,7 @@ def test_equality_check_rejects_a_difference():
         assert_equal({}, {"miou": 0.1}, "x")
 
 
-def _fake_case(log: Path, ref_value: float = 1.0):
+def _fake_case(log: Path, ref_value: float = 1.0, ref_setup_s: float = 0.0):
     sys.path.insert(0, str(REPO))
     import time
 
@@ -71,7 +71,8 @@ def _fake_case(log: Path, ref_value: float = 1.0):
         return Prepared(
             eb=lambda _s: note("EB") or {"x": 1.0},
             eb_setup=lambda: time.sleep(0.3),
-            refs=[Ref("ref", lambda _s: note("ref") or {"x": ref_value})],
+            refs=[Ref("ref", lambda _s: note("ref") or {"x": ref_value},
+                      lambda: time.sleep(ref_setup_s))],
             eb_timed="",
         )
 
@@ -94,7 +95,9 @@ def test_every_implementation_runs_repeatedly_interleaved_median_reported(tmp_pa
 def test_cold_runs_time_the_setup_and_differences_fail(tmp_path):
     from bench.run import run_size
 
-    rows = run_size(_fake_case(tmp_path / "a.txt"), 1, tmp_path, repeats=1, cold=True)
-    assert rows[0]["seconds"] >= 0.3 and rows[0]["cold"] is True
+    rows = run_size(_fake_case(tmp_path / "a.txt", ref_setup_s=0.3), 1, tmp_path,
+                    repeats=1, cold=True)
+    assert rows[1]["seconds"] >= 0.3 and rows[1]["cold"] is True  # ref setup timed
+    assert rows[0]["seconds"] < 0.3  # EarthBench's warm-up is skipped, not timed
     with pytest.raises(AssertionError, match="x EarthBench 1.0"):
         run_size(_fake_case(tmp_path / "b.txt", ref_value=2.0), 1, tmp_path, repeats=1)
