@@ -118,10 +118,14 @@ def _clip_halfplane(pts, n, c0, c1):
     # Each input edge p→q emits [intersection if it crosses] then [q if inside].
     out = np.stack([x, q], axis=2).reshape(k, 2 * m, 2)
     keep = np.stack([crosses, in_q & valid], axis=2).reshape(k, 2 * m)
-    order = np.argsort(~keep, axis=1, kind="stable")
     width = min(2 * m, 6)  # a triangle clipped by 3 half-planes has ≤ 6 vertices
-    out = np.take_along_axis(out, order[:, :width, None], axis=1)
-    return out, np.minimum(keep.sum(1), width)
+    # Kept vertices moved to the front in order (a scatter by running count,
+    # cheaper than a stable argsort + gather); slots past the count stay 0.
+    slot_of = np.cumsum(keep, axis=1) - 1
+    rows, cols = np.nonzero(keep & (slot_of < width))
+    packed = np.zeros((k, width, 2))
+    packed[rows, slot_of[rows, cols]] = out[rows, cols]
+    return packed, np.minimum(keep.sum(1), width)
 
 
 def _triangle_pair_area(t1: np.ndarray, t2: np.ndarray) -> np.ndarray:
