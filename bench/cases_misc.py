@@ -1,4 +1,4 @@
-"""Captioning, retrieval, super-resolution and registration cases.
+"""Captioning, retrieval and registration cases (super-resolution: cases_sr.py).
 
 EarthBench is timed from files (``api.score``). References are fed the same data
 already in their own in-memory form (untimed conversion), except pycocoevalcap,
@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Case, Prepared, Ref, eb_score, flat, warm_evaluator
+from bench.common import (
+    Case,
+    Prepared,
+    Ref,
+    eb_score,
+    flat,
+    warm_evaluator,
+)
 
 # --------------------------------------------------------------- captioning
 
@@ -34,7 +41,7 @@ def _sentence(rng: np.random.Generator, n: int) -> str:
     return " ".join(words) + (" ." if rng.random() < 0.5 else "")
 
 
-def _prepare_caption(size: int, work: Path) -> Prepared:
+def _prepare_caption(size: int, work: Path, meteor: bool = False) -> Prepared:
     rng = np.random.default_rng(size)
     refs = {
         i: [_sentence(rng, int(rng.integers(6, 15))) for _ in range(5)]
@@ -74,23 +81,36 @@ def _prepare_caption(size: int, work: Path) -> Prepared:
         out = {f"bleu_{i + 1}": float(b[i]) for i in range(4)}
         out["rouge_l"] = float(Rouge().compute_score(gts, res)[0])
         out["cider_d"] = float(Cider().compute_score(gts, res)[0])
+        if meteor:
+            from pycocoevalcap.meteor.meteor import Meteor
+
+            m = Meteor()
+            try:
+                out["meteor"] = float(m.compute_score(gts, res)[0])
+            finally:
+                with m.lock:
+                    m.meteor_p.kill()
+                    m.meteor_p.wait()
         return out
 
     keys = ["bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "cider_d"]
+    keys += ["meteor"] if meteor else []
     return Prepared(
         eb=eb_score(
-            "captioning", p_path, t_path, {"meteor": False}, lambda o: flat(o, keys)
+            "captioning", p_path, t_path, {"meteor": meteor}, lambda o: flat(o, keys)
         ),
         eb_setup=warm_evaluator,
         refs=[
             Ref(
-                "pycocoevalcap Bleu+Rouge+Cider",
+                "pycocoevalcap Bleu+Rouge+Cider" + ("+Meteor" if meteor else ""),
                 run,
                 setup,
-                "PTBTokenizer (CoreNLP jar) + Bleu(4) + Rouge + Cider on in-memory dicts",
+                "PTBTokenizer (CoreNLP jar) + Bleu(4) + Rouge + Cider"
+                + (" + Meteor (METEOR 1.5 jar, one JVM)" if meteor else "")
+                + " on in-memory dicts",
             )
         ],
-        eb_timed="api.score from JSON files, meteor off (same jar tokenizer)",
+        eb_timed=f"api.score from JSON files, meteor {'on' if meteor else 'off'} (same jars)",
         size_note="5 references/image",
     )
 
@@ -113,6 +133,24 @@ def _brute_ranks(sim: np.ndarray, owner: np.ndarray, rows: int = 256) -> np.ndar
     return ranks
 
 
+def _count_ranks(sim: np.ndarray, col_img: np.ndarray, rows: int = 256):
+    """Both directions' ranks by counting, no sort: the rank of the first
+    relevant item is the number of wrong items scoring at least the best
+    relevant score (ties pessimistic, as the sorted reference)."""
+    n_img, n_cap = sim.shape
+    i2t = np.empty(n_img, dtype=np.int64)
+    for r0 in range(0, n_img, rows):
+        block = sim[r0 : r0 + rows]
+        true = col_img[None, :] == np.arange(r0, r0 + len(block))[:, None]
+        best = np.where(true, block, -np.inf).max(axis=1)
+        i2t[r0 : r0 + len(block)] = ((block >= best[:, None]) & ~true).sum(axis=1)
+    own = sim[col_img, np.arange(n_cap)]
+    t2i = np.zeros(n_cap, dtype=np.int64)
+    for r0 in range(0, n_img, rows):
+        t2i += (sim[r0 : r0 + rows] >= own[None, :]).sum(axis=0)
+    return i2t, t2i - 1  # the relevant image itself is counted once
+
+
 def _prepare_retrieval(size: int, work: Path) -> Prepared:
     rng = np.random.default_rng(size)
     n_cap = size * PER_IMAGE
@@ -131,13 +169,17 @@ def _prepare_retrieval(size: int, work: Path) -> Prepared:
         json.dumps({c: img_ids[col_img[j]] for j, c in enumerate(cap_ids)})
     )
 
-    def run(_):
-        i2t = _brute_ranks(sim, col_img)
-        t2i = _t2i_ranks(sim, col_img)
+    def metrics(i2t, t2i):
         out = {f"i2t_r_at_{k}": float((i2t < k).mean()) for k in (1, 5, 10)}
         out |= {f"t2i_r_at_{k}": float((t2i < k).mean()) for k in (1, 5, 10)}
         out["mr"] = float(np.mean(list(out.values())))
         return out
+
+    def run(_):
+        return metrics(_brute_ranks(sim, col_img), _t2i_ranks(sim, col_img))
+
+    def run_count(_):
+        return metrics(*_count_ranks(sim, col_img))
 
     keys = [f"{d}_r_at_{k}" for d in ("i2t", "t2i") for k in (1, 5, 10)] + ["mr"]
     return Prepared(
@@ -145,10 +187,15 @@ def _prepare_retrieval(size: int, work: Path) -> Prepared:
         eb_setup=warm_evaluator,
         refs=[
             Ref(
+                "numpy rank counting (no sort)",
+                run_count,
+                timed="per row/column: wrong items scoring >= the best relevant one, counted (blocks of 256 rows)",
+            ),
+            Ref(
                 "numpy full sort (lexsort per row)",
                 run,
                 timed="full lexsort of every row (i2t) and column (t2i) of the in-memory matrix",
-            )
+            ),
         ],
         eb_timed="api.score from similarity.npy + id files + truth JSON",
         size_note=f"images x {PER_IMAGE} captions, float32",
@@ -165,140 +212,6 @@ def _t2i_ranks(sim: np.ndarray, col_img: np.ndarray, rows: int = 512) -> np.ndar
         order = np.lexsort((true, -block))
         ranks[c0 : c0 + len(block)] = np.take_along_axis(true, order, axis=1).argmax(1)
     return ranks
-
-
-# --------------------------------------------------------- super-resolution
-
-SR_SIDE = 128
-
-
-def _sr_pairs(rng: np.random.Generator, n: int, shape, dtype, noise: float):
-    hi = np.iinfo(dtype).max
-    out = []
-    for _ in range(n):
-        base = rng.integers(0, hi, (shape[0] // 8, shape[1] // 8) + shape[2:])
-        t = np.clip(base.repeat(8, 0).repeat(8, 1) + rng.normal(0, noise, shape), 0, hi)
-        p = np.clip(t + rng.normal(noise, 2 * noise, shape), 0, hi)
-        out.append((t.astype(dtype), p.astype(dtype)))
-    return out
-
-
-def _write_set(work: Path, pairs, ext: str):
-    import tifffile
-    from PIL import Image
-
-    for side in ("truth", "pred"):
-        (work / side).mkdir()
-    for i, (t, p) in enumerate(pairs):
-        for side, arr in (("truth", t), ("pred", p)):
-            path = work / side / f"s{i:05d}{ext}"
-            if ext == ".png":
-                Image.fromarray(arr).save(path)
-            else:
-                tifffile.imwrite(path, arr)
-    return work / "pred", work / "truth"
-
-
-def _chw(a: np.ndarray):
-    import torch
-
-    a = a[:, :, None] if a.ndim == 2 else a
-    return torch.from_numpy(np.moveaxis(a, -1, 0).astype(np.float64))[None]
-
-
-def _prepare_sr(size: int, work: Path) -> Prepared:
-    rng = np.random.default_rng(size)
-    pairs = _sr_pairs(rng, size, (SR_SIDE, SR_SIDE, 3), np.uint8, 6.0)
-    pred, truth = _write_set(work, pairs, ".png")
-
-    def setup():
-        import torch
-        from torchmetrics.functional.image import peak_signal_noise_ratio  # noqa: F401
-
-        torch.set_num_threads(1)  # 10x faster than 2 threads on small images here
-        return [(_chw(p), _chw(t)) for t, p in pairs]
-
-    def run(tensors):
-        from torchmetrics.functional.image import peak_signal_noise_ratio as psnr
-        from torchmetrics.functional.image import (
-            structural_similarity_index_measure as ssim,
-        )
-
-        ps = [float(psnr(p, t, data_range=255.0)) for p, t in tensors]
-        ss = [
-            float(
-                ssim(
-                    p,
-                    t,
-                    gaussian_kernel=True,
-                    sigma=1.5,
-                    kernel_size=11,
-                    data_range=255.0,
-                )
-            )
-            for p, t in tensors
-        ]
-        return {"psnr": float(np.mean(ps)), "ssim": float(np.mean(ss))}
-
-    return Prepared(
-        eb=eb_score(
-            "super-resolution", pred, truth, {}, lambda o: flat(o, ["psnr", "ssim"])
-        ),
-        eb_setup=warm_evaluator,
-        refs=[
-            Ref(
-                "torchmetrics PSNR + SSIM (functional)",
-                run,
-                setup,
-                "per-image psnr + ssim on in-memory float64 tensors",
-            )
-        ],
-        eb_timed="api.score from PNG folders (variant plain: psnr, ssim)",
-        size_note=f"{SR_SIDE}x{SR_SIDE}x3 uint8",
-    )
-
-
-def _probav_cpsnr(sr: np.ndarray, hr: np.ndarray, s: int, data_range: float) -> float:
-    """PROBA-V cPSNR from the Kelvins definition, one offset at a time (no mask)."""
-    hr, sr = hr.astype(np.float64) / data_range, sr.astype(np.float64) / data_range
-    h, w = hr.shape
-    sr_c = sr[s : h - s, s : w - s]
-    best = math.inf
-    for u in range(2 * s + 1):
-        for v in range(2 * s + 1):
-            diff = hr[u : u + h - 2 * s, v : v + w - 2 * s] - sr_c
-            best = min(best, float(((diff - diff.mean()) ** 2).mean()))
-    return -10 * math.log10(best)
-
-
-def _prepare_cpsnr(size: int, work: Path) -> Prepared:
-    rng = np.random.default_rng(size)
-    pairs = _sr_pairs(rng, size, (SR_SIDE, SR_SIDE), np.uint16, 300.0)
-    pred, truth = _write_set(work, pairs, ".tif")
-
-    def run(_):
-        vals = [_probav_cpsnr(p, t, 3, 65535.0) for t, p in pairs]
-        return {"cpsnr": float(np.mean(vals))}
-
-    return Prepared(
-        eb=eb_score(
-            "super-resolution",
-            pred,
-            truth,
-            {"variant": "probav"},
-            lambda o: flat(o, ["cpsnr"]),
-        ),
-        eb_setup=warm_evaluator,
-        refs=[
-            Ref(
-                "numpy loop of the PROBA-V cPSNR definition",
-                run,
-                timed="49 offsets per in-memory image, bias-corrected MSE (no torchmetrics cPSNR exists)",
-            )
-        ],
-        eb_timed="api.score from TIFF folders, variant probav (also computes psnr, ssim, cssim)",
-        size_note=f"{SR_SIDE}x{SR_SIDE} uint16",
-    )
 
 
 # ------------------------------------------------------------- registration
@@ -423,28 +336,20 @@ CASES = [
         _prepare_caption,
     ),
     Case(
+        "captioning",
+        "captioning-meteor",
+        "images",
+        (500, 1500),
+        (100, 400),
+        lambda n, w: _prepare_caption(n, w, meteor=True),
+    ),
+    Case(
         "retrieval",
         "retrieval",
         "images",
         (500, 1000, 2000),
         (100, 300),
         _prepare_retrieval,
-    ),
-    Case(
-        "super-resolution",
-        "sr-psnr-ssim",
-        "images",
-        (25, 100, 400),
-        (10, 40),
-        _prepare_sr,
-    ),
-    Case(
-        "super-resolution",
-        "sr-cpsnr-probav",
-        "images",
-        (10, 40, 160),
-        (5, 20),
-        _prepare_cpsnr,
     ),
     Case(
         "registration",

@@ -68,6 +68,15 @@ def warm_evaluator() -> None:
         get_kind(name)
 
 
+def warm_torch_evaluator() -> None:
+    """:func:`warm_evaluator` plus torch and the image-quality module, which the
+    super-resolution kind imports lazily (the mask kinds no longer load torch)."""
+    warm_evaluator()
+    from evaluator import quality
+
+    quality.resolve_device()
+
+
 def eb_score(
     kind: str, pred: Path, truth: Path, options: Mapping[str, Any], pick: Callable
 ) -> Callable[[Any], dict[str, float]]:

@@ -4,8 +4,9 @@
 
 For every case and input size: seeded inputs are generated, EarthBench's scorer
 and each reference run on the same data in forked children (bench/measure.py:
-wall time and peak resident-memory growth), their metrics are ASSERTED equal to
-1e-6, and a table is printed. ``ratio`` = reference seconds / EarthBench seconds
+wall time and peak resident-memory growth), ``--repeats`` times each, interleaved,
+the median reported; every run's metrics are ASSERTED equal to 1e-6, and a table
+is printed. ``--cold`` times the imports too (whole-process figures). ``ratio`` = reference seconds / EarthBench seconds
 (> 1: EarthBench is faster). Results go to bench/results/ (scoring.json,
 scoring.md, scoring.png); exit status 1 when any equality check fails.
 """
@@ -33,9 +34,9 @@ RESULTS = REPO / "bench" / "results"
 
 
 def all_cases() -> list[Case]:
-    from bench import cases_boxes, cases_masks, cases_misc
+    from bench import cases_boxes, cases_masks, cases_misc, cases_sr
 
-    return cases_masks.CASES + cases_boxes.CASES + cases_misc.CASES
+    return cases_masks.CASES + cases_boxes.CASES + cases_misc.CASES + cases_sr.CASES
 
 
 def machine() -> str:
@@ -52,25 +53,58 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, no GPU used"
 
 
-def run_size(case: Case, size: int, work: Path) -> list[dict[str, Any]]:
+def run_size(
+    case: Case, size: int, work: Path, repeats: int = 3, cold: bool = False
+) -> list[dict[str, Any]]:
+    """Every implementation ``repeats`` times, interleaved (EB, ref 1, ref 2, ...,
+    EB, ref 1, ...), each run in a fresh fork; the median is reported and every
+    run's metrics are asserted equal to EarthBench's.
+
+    ``cold``: imports are inside the timed region (whole-process figures, torch's
+    import included where an implementation loads it): EarthBench runs without
+    its warm-up (``api.score`` imports what the kind needs), references run their
+    setup (imports and conversion of the inputs to their format) inside the timer.
+    """
     t0 = time.perf_counter()
     prep = case.prepare(size, work)
     gen_s = time.perf_counter() - t0
-    eb = measure(prep.eb, prep.eb_setup)
+    impls = [("EarthBench", prep.eb, prep.eb_setup, None)] + [
+        (ref.name, ref.run, ref.setup, ref) for ref in prep.refs
+    ]
+    runs: dict[str, list] = {name: [] for name, *_ in impls}
+    checked: dict[str, int] = {}
+    for _ in range(max(1, repeats)):
+        for name, run, setup, ref in impls:
+            if cold and ref is None:  # EarthBench imports lazily what the kind needs
+                m = measure(run)
+            elif cold:
+                m = measure(lambda _s, run=run, setup=setup: run(setup()))
+            else:
+                m = measure(run, setup)
+            runs[name].append(m)
+            if ref is not None and ref.compare:
+                checked[name] = assert_equal(
+                    runs["EarthBench"][-1].result, m.result, f"{case.name} n={size} {name}"
+                )
+    eb = _median(runs["EarthBench"])
     rows = [
         _row(case, size, "EarthBench", eb, prep.eb_timed, prep.size_note, None, gen_s)
     ]
     for ref in prep.refs:
-        m = measure(ref.run, ref.setup)
-        checked = None
-        if ref.compare:
-            checked = assert_equal(
-                eb.result, m.result, f"{case.name} n={size} {ref.name}"
-            )
+        m = _median(runs[ref.name])
         rows.append(
-            _row(case, size, ref.name, m, ref.timed, "", eb.seconds, None, checked)
+            _row(case, size, ref.name, m, ref.timed, "", eb.seconds, None, checked.get(ref.name))
         )
+    for row, (name, *_) in zip(rows, impls, strict=True):
+        row["runs_s"] = [round(m.seconds, 4) for m in runs[name]]
+        row["cold"] = cold
     return rows
+
+
+def _median(ms: list) -> Any:
+    """The run with the median time (its peak memory and result go with it)."""
+    order = sorted(ms, key=lambda m: m.seconds)
+    return order[(len(order) - 1) // 2]
 
 
 def _row(case, size, impl, m, timed, note, eb_s, gen_s, checked=None) -> dict[str, Any]:
@@ -147,6 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", help="kind or case name (repeatable)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
     ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument(
+        "--repeats", type=int, default=3,
+        help="runs per implementation, interleaved; the median is reported (default 3)",
+    )
+    ap.add_argument(
+        "--cold", action="store_true",
+        help="imports and input conversion inside the timed region (whole-process figures)",
+    )
+    ap.add_argument(
+        "--sizes", type=lambda v: tuple(int(x) for x in v.split(",")),
+        help="comma-separated sizes instead of the case's own (e.g. 40000,200000)",
+    )
     args = ap.parse_args(argv)
 
     cases = all_cases()
@@ -158,10 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     failures: list[str] = []
     started = time.perf_counter()
     for case in cases:
-        for size in case.quick_sizes if args.quick else case.sizes:
+        sizes = args.sizes or (case.quick_sizes if args.quick else case.sizes)
+        for size in sizes:
             work = Path(tempfile.mkdtemp(prefix=f"eb-bench-{case.name}-"))
             try:
-                new = run_size(case, size, work)
+                new = run_size(case, size, work, args.repeats, args.cold)
                 rows += new
                 print(table(new).split("\n", 2)[2], flush=True)
             except (AssertionError, RuntimeError, TimeoutError) as exc:
@@ -174,14 +221,19 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - started
     report = {
         "machine": machine(),
-        "command": "python bench/run.py" + (" --quick" if args.quick else ""),
+        "command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "repeats": args.repeats,
         "total_seconds": round(total, 1),
         "rows": rows,
         "failures": failures,
     }
     print()
     print(table(rows))
-    print(f"\nmachine: {report['machine']}; total {total:.0f} s")
+    print(
+        f"\nmachine: {report['machine']}; {report['date']}; median of {args.repeats} "
+        f"interleaved runs{' (cold)' if args.cold else ''}; total {total:.0f} s"
+    )
     print(json.dumps({"ok": not failures, "failures": failures, "n_rows": len(rows)}))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

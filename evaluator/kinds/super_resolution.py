@@ -10,7 +10,9 @@ Options: ``data_range`` R (default from the truth dtype: 255 for uint8, 65535 fo
 uint16, 1.0 for float; required for other dtypes), ``border`` (px cropped on each
 side before psnr/ssim/sam/ergas), ``variant`` (``plain`` | ``probav`` |
 ``worldstrat``), ``shift`` (±px searched by ``worldstrat``; ``probav`` always uses
-3), ``scale`` (HR/LR factor; ERGAS is ``None`` without it).
+3), ``scale`` (HR/LR factor; ERGAS is ``None`` without it), ``cssim`` (``false`` by
+default: cSSIM is an SSIM per offset, (2s+1)² per image, ≈ 20× the cost of cPSNR;
+a benchmark that lists ``cssim`` sets it to ``true``, otherwise ``cssim`` is ``None``).
 
 Metrics, each computed per image, then averaged over images (never pooled MSE:
 ``PeakSignalNoiseRatio(dim=None)`` pools the batch, 17.3 vs 27.2 dB on a toy case):
@@ -202,6 +204,7 @@ def score_image(
     shift: int | None,
     scale: float | None,
     device: torch.device,
+    cssim: bool = False,
 ) -> dict[str, Any]:
     """All per-image values (NaN where undefined) for one validated pair."""
     import torch
@@ -213,7 +216,7 @@ def score_image(
     m = None if mask is None else torch.from_numpy(mask).to(device)
     out: dict[str, Any] = {"cpsnr": math.nan, "cssim": math.nan, "shift": None}
     if shift is not None:
-        out.update(quality.shift_search(p, t, data_range, shift, m))
+        out.update(quality.shift_search(p, t, data_range, shift, m, with_ssim=cssim))
     pc, tc = _crop(p, border), _crop(t, border)
     mc = None if m is None else _crop(m, border)
     out["psnr"] = quality.psnr(pc, tc, data_range, mc)
@@ -291,6 +294,12 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
             not isinstance(val, int | float) or isinstance(val, bool) or not val > 0
         ):
             raise ValidationError(f"option {key}={val!r} must be a positive number")
+    if not isinstance(options["cssim"], bool):
+        raise ValidationError(f"option cssim={options['cssim']!r} must be true or false")
+    if options["cssim"] and variant == "plain":
+        raise ValidationError(
+            "option cssim=true needs variant probav or worldstrat (cSSIM is shift-corrected)"
+        )
     shift = {"plain": None, "probav": PROBAV_SHIFT, "worldstrat": options["shift"]}[
         variant
     ]
@@ -308,6 +317,7 @@ class SuperResolution(Kind):
         "variant": "plain",
         "shift": 2,
         "scale": None,
+        "cssim": False,
     }
     metrics = {
         "psnr": "max",
@@ -359,6 +369,7 @@ class SuperResolution(Kind):
                     shift=opts["shift"],
                     scale=opts["scale"],
                     device=device,
+                    cssim=opts["cssim"],
                 )
                 for k in keys:
                     values[k][i] = res[k]

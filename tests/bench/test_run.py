@@ -55,3 +55,49 @@ def test_equality_check_rejects_a_difference():
         assert_equal({"map": 0.5}, {"map": 0.5001}, "x")
     with pytest.raises(AssertionError, match="lacks"):
         assert_equal({}, {"miou": 0.1}, "x")
+
+
+def _fake_case(log: Path, ref_value: float = 1.0, ref_setup_s: float = 0.0):
+    sys.path.insert(0, str(REPO))
+    import time
+
+    from bench.common import Case, Prepared, Ref
+
+    def note(name):
+        with log.open("a") as f:
+            f.write(name + "\n")
+
+    def prepare(size, work):
+        return Prepared(
+            eb=lambda _s: note("EB") or {"x": 1.0},
+            eb_setup=lambda: time.sleep(0.3),
+            refs=[Ref("ref", lambda _s: note("ref") or {"x": ref_value},
+                      lambda: time.sleep(ref_setup_s))],
+            eb_timed="",
+        )
+
+    return Case("k", "fake", "items", (1,), (1,), prepare)
+
+
+def test_every_implementation_runs_repeatedly_interleaved_median_reported(tmp_path):
+    from bench.run import run_size
+
+    log = tmp_path / "order.txt"
+    rows = run_size(_fake_case(log), 1, tmp_path, repeats=3)
+    assert log.read_text().split() == ["EB", "ref"] * 3
+    for row in rows:
+        assert len(row["runs_s"]) == 3
+        assert row["seconds"] == sorted(row["runs_s"])[1]
+    assert rows[1]["equal_keys"] == 1
+    assert rows[0]["seconds"] < 0.3  # warm: the setup is outside the timer
+
+
+def test_cold_runs_time_the_setup_and_differences_fail(tmp_path):
+    from bench.run import run_size
+
+    rows = run_size(_fake_case(tmp_path / "a.txt", ref_setup_s=0.3), 1, tmp_path,
+                    repeats=1, cold=True)
+    assert rows[1]["seconds"] >= 0.3 and rows[1]["cold"] is True  # ref setup timed
+    assert rows[0]["seconds"] < 0.3  # EarthBench's warm-up is skipped, not timed
+    with pytest.raises(AssertionError, match="x EarthBench 1.0"):
+        run_size(_fake_case(tmp_path / "b.txt", ref_value=2.0), 1, tmp_path, repeats=1)

@@ -254,6 +254,21 @@ def test_metric_keys_match_the_variant(specs):
         )
 
 
+def test_cssim_is_computed_exactly_where_a_benchmark_lists_it(specs):
+    """cSSIM costs an SSIM per offset ((2s+1)² per image, ≈ 20× cPSNR): a
+    super-resolution benchmark pays for it (option cssim: true) only when its
+    metrics list cssim, and one that lists it enables it (else the column is empty)."""
+    seen = 0
+    for s in specs:
+        if s.data["task_kind"] != "super-resolution":
+            continue
+        seen += 1
+        on = get_kind("super-resolution").resolve_options(s.data.get("options", {}))["cssim"]
+        listed = "cssim" in {m["key"] for m in s.data["metrics"]}
+        assert on is listed, f"{s.slug}: metrics list cssim: {listed}, option cssim: {on}"
+    assert seen
+
+
 def test_graded_retrieval_lists_the_ndcg_key_for_its_cutoff(specs):
     for s in specs:
         if s.data["task_kind"] != "retrieval":

@@ -466,3 +466,49 @@ def test_cli_zip_ok_and_error(small):
         "sub.zip:kitchen.log line 11: pair 2 4: rotation is not orthonormal"
         in res.stderr
     )
+
+
+# ----------------------------------------------------- bulk reader (issue 23)
+
+_VALID_LOGS = [
+    "0 2 5\n1 0 0 0.5\n0 1 0 0\n0 0 1 0\n0 0 0 1\n",
+    "\n\n  3   4 9 \r\n1 0 0 1e-3\r\n0 1 0 -2.5E+1\r\n0 0 1 0\r\n0 0 0 1\r\n\n",
+    "1 3 9\n\t1.0000000000e+00 0 0 nan\n0 1 0 inf\n0 0 1 0\n0 0 0 1\n"
+    "2 4 9\n+1 0 0 0\n0 1_0 0 0\n0 0 1 0\n0 0 0 1",
+    "7 9 12\n 1 2 3 4 5 6\n1 2 3 4 5 6\n1 2 3 4 5 6\n1 2 3 4 5 6\n1 2 3 4 5 6\n1 2 3 4 5 6\n",
+]
+
+
+@pytest.mark.parametrize("text", _VALID_LOGS)
+def test_bulk_reader_equals_the_line_reader(text):
+    from evaluator.kinds.registration import _parse_bulk, _parse_lines
+
+    dim = 6 if text.startswith("7 9") else 4
+    bulk, lines = _parse_bulk(text, dim), _parse_lines(text, dim, "f")
+    assert bulk is not None
+    for field in ("pairs", "n_frames", "mats", "lines"):
+        np.testing.assert_array_equal(getattr(bulk, field), getattr(lines, field))
+        assert getattr(bulk, field).dtype == getattr(lines, field).dtype
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0 2 5\n1 0 0 0.5\n0 1 0 0\n0 0 1 0\n",  # incomplete block
+        "0 2.0 5\n1 0 0 0.5\n0 1 0 0\n0 0 1 0\n0 0 0 1\n",  # float in the header
+        "0 2 5\n1 0 0 0.5 7\n0 1 0\n0 0 1 0\n0 0 0 1\n",  # right total, wrong rows
+        "0 2 5\n1 0 0 x\n0 1 0 0\n0 0 1 0\n0 0 0 1\n",  # not a number
+        "0 2 5\r1 0 0 0\r0 1 0 0\r0 0 1 0\r0 0 0 1\r",  # old Mac line breaks
+        "0 2 5\n1 0 0 0\x0c0 1 0 0\n0 0 1 0\n0 0 0 1\n",  # form feed: a line break
+        "0 2 5\n1 0 0 0\n0 1 0 0\n0 0 1 0\n0 0 0 \u00a01\n",  # non-ASCII space
+        "",
+    ],
+)
+def test_bulk_reader_leaves_anything_unusual_to_the_line_reader(text):
+    from evaluator.kinds.registration import _parse_bulk, parse_blocks
+
+    assert _parse_bulk(text, 4) is None
+    try:  # whatever the line reader says (a result or its error) is the answer
+        parse_blocks(text, 4, "f")
+    except ValidationError as exc:
+        assert "f line" in str(exc)

@@ -221,7 +221,7 @@ def test_constant_brightness_offset_gives_capped_cpsnr(tmp_path):
     p = t + 0.05
     pred, truth = make_sets(tmp_path, [(t, p)])
     for variant in ("probav", "worldstrat"):
-        res = api.score(KIND, pred, truth, {"variant": variant})
+        res = api.score(KIND, pred, truth, {"variant": variant, "cssim": True})
         # Plain PSNR sees the offset: 20·log10(1/0.05).
         assert res["psnr"] == pytest.approx(20 * math.log10(1 / 0.05), rel=1e-9)
         assert res["cpsnr"] == quality.PSNR_CAP_DB == res["psnr_cap_db"]
@@ -270,7 +270,7 @@ def test_worldstrat_shift_and_cssim_max_over_offsets(tmp_path):
     hr = rng.random((20, 22, 3))
     sr = np.clip(np.roll(hr, 1, axis=1) + rng.normal(0.02, 0.05, hr.shape), 0, 1)
     pred, truth = make_sets(tmp_path, [(hr, sr)])
-    res = api.score(KIND, pred, truth, {"variant": "worldstrat", "shift": 2})
+    res = api.score(KIND, pred, truth, {"variant": "worldstrat", "shift": 2, "cssim": True})
     s = 2
     sr_c = sr[s:-s, s:-s]
     best_ssim = -1.0
@@ -282,6 +282,68 @@ def test_worldstrat_shift_and_cssim_max_over_offsets(tmp_path):
     assert res["cssim"] == pytest.approx(best_ssim, rel=1e-9)
     want, _ = probav_brute(sr, hr, np.ones(hr.shape[:2], bool), 2, 1.0)
     assert res["cpsnr"] == pytest.approx(want, rel=1e-9)
+
+
+def test_cssim_is_only_computed_when_the_option_asks(tmp_path, monkeypatch):
+    rng = np.random.default_rng(20)
+    pred, truth = make_sets(tmp_path, pairs_uint(rng, 2, (24, 24), np.uint16, 300))
+    on = api.score(KIND, pred, truth, {"variant": "probav", "cssim": True})
+    calls = []
+    real = quality._shift_ssim
+    monkeypatch.setattr(quality, "_shift_ssim", lambda *a: calls.append(1) or real(*a))
+    off = api.score(KIND, pred, truth, {"variant": "probav"})
+    assert calls == [] and off["cssim"] is None
+    assert math.isfinite(on["cssim"])
+    assert off["cpsnr"] == on["cpsnr"] and off["psnr"] == on["psnr"]
+    api.score(KIND, pred, truth, {"variant": "probav", "cssim": True})
+    assert len(calls) == 2  # one per image
+
+
+def _random_case(rng, shape, s, masked, kind):
+    hr = rng.random(shape) * rng.choice([1.0, 4095.0])
+    if kind == "shifted":
+        sr = np.roll(hr, tuple(rng.integers(-s, s + 1, 2)), axis=(0, 1))
+        sr = sr + rng.normal(0.01, 0.02, shape) * hr.max()
+    elif kind == "exact":  # perfect up to a brightness offset: every value ties at 0
+        sr = hr + 0.25 * hr.max()
+    else:
+        sr = hr + rng.normal(0, 0.3, shape) * hr.max()
+    mask = np.ones(shape[:2], bool)
+    if masked:
+        mask = rng.random(shape[:2]) > rng.uniform(0.1, 0.9)
+        mask[: rng.integers(0, shape[0] // 2)] = False  # a cloud bank
+    return hr, sr, mask
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_vectorised_search_equals_the_per_offset_definition(seed):
+    """evaluator/cpsnr.py (window sums + FFT correlations) against the
+    definition's loop: same best offset, cMSE equal to 1e-9 (relative)."""
+    from evaluator import cpsnr
+
+    rng = np.random.default_rng(100 + seed)
+    shape = (int(rng.integers(9, 40)), int(rng.integers(9, 40)))
+    if seed % 3 == 0:
+        shape += (int(rng.integers(1, 4)),)
+    s = int(rng.integers(0, 4))
+    kind = ["shifted", "noise", "exact"][seed % 3]
+    hr, sr, mask = _random_case(rng, shape, s, seed % 2 == 1, kind)
+    to = lambda a: np.moveaxis(a[:, :, None] if a.ndim == 2 else a, -1, 0).astype(np.float64)  # noqa: E731
+    mse, at = cpsnr.search(to(sr), to(hr), s, None if mask.all() else mask)
+    if kind == "exact":  # every offset's cMSE is rounding noise: capped either way
+        assert at is not None and mse <= 1e-24 * hr.max() ** 2
+        assert quality.psnr_from_mse(mse, hr.max()) == quality.PSNR_CAP_DB
+        return
+    want_db, want_at = probav_brute(sr, hr, mask, s, 1.0)
+    assert list(at) == want_at
+    assert -10 * math.log10(mse) == pytest.approx(want_db, rel=1e-9)
+
+
+def test_vectorised_search_with_a_fully_cloudy_truth_has_no_offset():
+    from evaluator import cpsnr
+
+    hr = np.random.default_rng(0).random((1, 12, 12))
+    assert cpsnr.search(hr, hr, 2, np.zeros((12, 12), bool)) == (math.inf, None)
 
 
 def test_masks_exclude_cloudy_pixels_from_psnr(tmp_path):
@@ -310,7 +372,7 @@ def test_subset_compute_equals_scoring_the_subset_alone(tmp_path):
         t = rng.uniform(0.1, 1, (14, 14, 3))
         pairs.append((t, np.clip(t + rng.normal(0, 0.05, t.shape), 0, 1)))
     pred, truth = make_sets(tmp_path / "all", pairs)
-    opts = {"variant": "worldstrat", "shift": 1, "scale": 2}
+    opts = {"variant": "worldstrat", "shift": 1, "scale": 2, "cssim": True}
     ev = api.evaluate(KIND, pred, truth, opts)
     sub = [pairs[1], pairs[3]]
     pred2, truth2 = make_sets(tmp_path / "sub", sub)
@@ -414,6 +476,8 @@ def test_bad_options_are_refused(tmp_path):
     assert "scale" in _err(pred, truth, {"scale": 0})
     assert "too small" in _err(pred, truth, {"border": 4})  # 8 px < 2·4 + 1
     assert "unknown option" in _err(pred, truth, {"ratio": 4})
+    assert "cssim" in _err(pred, truth, {"variant": "probav", "cssim": "yes"})
+    assert "cssim" in _err(pred, truth, {"cssim": True})  # plain has no shift search
 
 
 # ------------------------------------------------------------ real samples
@@ -475,7 +539,7 @@ def test_cuda_gives_the_cpu_numbers(tmp_path, monkeypatch):
     rng = np.random.default_rng(18)
     pairs = [(t, p) for t, p in pairs_uint(rng, 2, (40, 40, 3), np.uint16, 500)]
     pred, truth = make_sets(tmp_path, pairs)
-    opts = {"variant": "probav", "scale": 4}
+    opts = {"variant": "probav", "scale": 4, "cssim": True}
     monkeypatch.setenv("EARTHBENCH_DEVICE", "cpu")
     cpu = api.score(KIND, pred, truth, opts)
     monkeypatch.setenv("EARTHBENCH_DEVICE", "cuda")
