@@ -98,6 +98,15 @@ def main() -> int:
     t0 = time.perf_counter()
     leaderboard_refresh_benchmark(benchmark=bench)
     refresh_s = time.perf_counter() - t0
+    # The scores here carry no bootstrap draws (200,000 x 1,000 would dwarf the
+    # insert), so give every entry stored rank statistics of a realistic size:
+    # the read path then loads them as it does on a real board.
+    from earthbench.leaderboards.models import LeaderboardEntry
+
+    LeaderboardEntry.objects.filter(benchmark=bench).update(
+        rank_low=1, rank_high=12, p_first=0.05, vs_leader=[0.012, -0.004, 0.031],
+        vs_above=[0.001, -0.01, 0.012], rank_shares={str(k): 0.083 for k in range(1, 13)},
+    )
 
     def timed(fn) -> list[float]:
         fn()  # warm

@@ -203,3 +203,45 @@ def test_real_solo_worker_survives_a_file_over_the_limit(
     assert bad.status == "failed"
     assert bad.error.startswith("exceeded the scoring memory limit of 16 MB"), bad.error
     assert good.status == "scored", good.error
+
+
+def test_scoring_child_dies_with_a_sigkilled_worker(tmp_path):
+    """A SIGKILLed worker must not leave its scoring child running (it did: the
+    orphan kept its CPU and memory until its own limits ended it)."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    marker = tmp_path / "child.pid"
+    code = (
+        "import os, time\n"
+        "from earthbench.submissions.isolation import run_limited\n"
+        f"def work():\n    open({str(marker)!r}, 'w').write(str(os.getpid()))\n    time.sleep(120)\n"
+        "run_limited(work, memory_mb=256, cpu_s=60)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", code],
+                              env={**os.environ, "PYTHONPATH": f"{repo}:{repo / 'platform'}"})
+    try:
+        deadline = time.monotonic() + 30
+        while not (marker.exists() and marker.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child = int(marker.read_text())
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            if Path(f"/proc/{child}/stat").exists() and Path(f"/proc/{child}/stat").read_text().split()[2] == "Z":
+                break  # a zombie: dead, waiting for init to reap it
+            time.sleep(0.05)
+        else:
+            os.kill(child, signal.SIGKILL)
+            raise AssertionError(f"scoring child {child} outlived its SIGKILLed worker")
+    finally:
+        if worker.poll() is None:
+            worker.kill()

@@ -79,9 +79,26 @@ def _vm_data_bytes() -> int:
     return 0
 
 
-def _child(fn: Callable[..., T], args, kwargs, memory_mb: int, cpu_s: int, w: int):
+def _die_with_parent(parent_pid: int) -> None:
+    """Linux: the kernel SIGKILLs this child when the worker that forked it dies
+    (a SIGKILLed worker would otherwise leave its scoring child running, CPU and
+    memory included, until the child's own limits end it)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pipe's EOF still ends the parent's wait
+        pass
+    if os.getppid() != parent_pid:  # the parent died between fork and prctl
+        os._exit(5)
+
+
+def _child(fn: Callable[..., T], args, kwargs, memory_mb: int, cpu_s: int, w: int,
+           parent_pid: int):
     code = 0
     try:
+        _die_with_parent(parent_pid)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         torch = sys.modules.get("torch")
@@ -140,10 +157,11 @@ def run_limited(
     if (memory_mb <= 0 and cpu_s <= 0) or not hasattr(os, "fork"):
         return fn(*args, **kwargs)
     r, w = os.pipe()
+    parent_pid = os.getpid()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child ends in os._exit
         os.close(r)
-        _child(fn, args, kwargs, memory_mb, cpu_s, w)
+        _child(fn, args, kwargs, memory_mb, cpu_s, w, parent_pid)
     os.close(w)
     chunks: list[bytes] = []
     timed_out = False
