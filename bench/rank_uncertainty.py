@@ -65,8 +65,8 @@ def main() -> int:
         )
         User = get_user_model()
         users = User.objects.bulk_create([User(username=f"{slug}-{i}") for i in range(args.teams)])
-        teams = Team.objects.bulk_create([Team(name=f"{slug}-{i}") for i in range(args.teams)])
-        Membership.objects.bulk_create([Membership(team=t, user=u) for t, u in zip(teams, users, strict=True)])
+        teams = Team.objects.bulk_create([Team(benchmark=bench, name=f"{slug}-{i}") for i in range(args.teams)])
+        Membership.objects.bulk_create([Membership(team=t, user=u, benchmark=bench) for t, u in zip(teams, users, strict=True)])
         subs = Submission.objects.bulk_create([
             Submission(benchmark=bench, team=t, created_by=u, file_path="x", file_name="x",
                        file_sha256="0" * 64, file_size=1, status="scored")
@@ -110,8 +110,8 @@ def main() -> int:
         LeaderboardEntry.objects.filter(benchmark=bench).delete()
         Score.objects.filter(submission__benchmark=bench).delete()
         Submission.objects.filter(benchmark=bench).delete()
+        Team.objects.filter(benchmark=bench).delete()
         bench.delete()
-        Team.objects.filter(name__startswith=f"{slug}-").delete()
         User.objects.filter(username__startswith=f"{slug}-").delete()
     return 0
 
