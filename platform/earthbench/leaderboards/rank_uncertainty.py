@@ -24,7 +24,6 @@ from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
 from evaluator.rank_stats import (
     draws_matrix,
-    paired_difference,
     paired_differences_to_leader_and_above,
     rank_statistics,
 )
@@ -75,31 +74,9 @@ def _refresh_split(*, benchmark: Benchmark, split: str) -> None:
     ]
     keys = Counter(k for _, _, k, d in entries if k and len(d))
     common = keys.most_common(1)[0][0] if keys else None
-    taking_part = [e for e in entries if common and e[2] == common and len(e[3])]
-    lengths = Counter(len(e[3]) for e in taking_part)
-    if lengths:
-        n_draws = lengths.most_common(1)[0][0]
-        taking_part = [e for e in taking_part if len(e[3]) == n_draws]
-    updates: dict[int, dict] = {
-        pk: dict(rank_low=None, rank_high=None, p_first=None, rank_shares={},
-                 vs_leader=None, vs_above=None)
-        for pk, *_ in entries
-    }
-    if taking_part:
-        direction = benchmark.primary_direction
-        draws = np.vstack([e[3] for e in taking_part])
-        stats = rank_statistics(draws, direction)
-        vs_leader, vs_above = paired_differences_to_leader_and_above(
-            draws, direction, [e[1] for e in taking_part]
-        )
-        for i, (pk, _, _, _) in enumerate(taking_part):
-            u = updates[pk]
-            u["rank_low"] = int(stats.rank_low[i])
-            u["rank_high"] = int(stats.rank_high[i])
-            u["p_first"] = round(float(stats.p_first[i]), 6)
-            u["rank_shares"] = {str(k): round(v, 6) for k, v in stats.rank_shares[i].items()}
-            u["vs_leader"] = vs_leader[i].as_list() if vs_leader[i] else None
-            u["vs_above"] = vs_above[i].as_list() if vs_above[i] else None
+    paired = [(pk, value, d) for pk, value, k, d in entries if common and k == common]
+    updates = {pk: dict.fromkeys(_FIELDS) | {"rank_shares": {}} for pk, *_ in entries}
+    updates.update(row_statistics(paired, benchmark.primary_direction))
     _write(updates)
 
 
@@ -133,31 +110,45 @@ def excludes_zero(diff: list | None) -> bool | None:
     return diff[1] > 0 or diff[2] < 0
 
 
+def row_statistics(rows: list[tuple], direction: str) -> dict:
+    """``{key: fields}`` for rows ``(key, observed value, draws)`` in rank order:
+    rank interval, P(first), rank shares and the paired differences to the leader
+    and the row above. Only rows with the most common number of draws take part
+    (draws of another length cannot come from the same resamples)."""
+    lengths = Counter(len(d) for _, _, d in rows if d is not None and len(d))
+    if not lengths:
+        return {}
+    n_draws = lengths.most_common(1)[0][0]
+    rows = [r for r in rows if r[2] is not None and len(r[2]) == n_draws]
+    draws = draws_matrix([list(d) for _, _, d in rows])
+    stats = rank_statistics(draws, direction)
+    vs_leader, vs_above = paired_differences_to_leader_and_above(
+        draws, direction, [value for _, value, _ in rows]
+    )
+    return {
+        key: {
+            "rank_low": int(stats.rank_low[i]),
+            "rank_high": int(stats.rank_high[i]),
+            "p_first": round(float(stats.p_first[i]), 6),
+            "rank_shares": {str(k): round(v, 6) for k, v in stats.rank_shares[i].items()},
+            "vs_leader": vs_leader[i].as_list() if vs_leader[i] else None,
+            "vs_above": vs_above[i].as_list() if vs_above[i] else None,
+        }
+        for i, (key, _, _) in enumerate(rows)
+    }
+
+
 def annotate_suite_rows(rows: list, draws_by_team: dict) -> None:
     """Rank statistics of suite rows (in rank order) from their paired IQM draws.
 
     Suites are aggregated on read from the members' stored entries, so their
     rank statistics are too (a few teams × members: cheap).
     """
-    taking_part = [r for r in rows if r.rank is not None and draws_by_team.get(r.team) is not None]
-    lengths = Counter(len(draws_by_team[r.team]) for r in taking_part)
-    if not lengths:
-        return
-    n_draws = lengths.most_common(1)[0][0]
-    taking_part = [r for r in taking_part if len(draws_by_team[r.team]) == n_draws]
-    draws = draws_matrix([list(draws_by_team[r.team]) for r in taking_part])
-    stats = rank_statistics(draws, "max")
-    for i, r in enumerate(taking_part):
-        r.rank_low, r.rank_high = int(stats.rank_low[i]), int(stats.rank_high[i])
-        r.p_first = round(float(stats.p_first[i]), 6)
-        r.rank_shares = {str(k): round(v, 6) for k, v in stats.rank_shares[i].items()}
-        if i:
-            d = paired_difference(draws[0], draws[i], "max",
-                                  a_value=taking_part[0].iqm, b_value=r.iqm)
-            r.vs_leader = d.as_list() if d else None
-            d = paired_difference(draws[i - 1], draws[i], "max",
-                                  a_value=taking_part[i - 1].iqm, b_value=r.iqm)
-            r.vs_above = d.as_list() if d else None
-            r.tied_with_leader = excludes_zero(r.vs_leader) is False
-    if any(r.tied_with_leader for r in taking_part[1:]):
-        taking_part[0].tied_with_leader = True
+    ranked = [r for r in rows if r.rank is not None]
+    stats = row_statistics([(r.team, r.iqm, draws_by_team.get(r.team)) for r in ranked], "max")
+    for r in ranked:
+        for name, value in stats.get(r.team, {}).items():
+            setattr(r, name, value)
+        r.tied_with_leader = excludes_zero(r.vs_leader) is False
+    if any(r.tied_with_leader for r in ranked):
+        ranked[0].tied_with_leader = True
