@@ -45,16 +45,21 @@ class BenchmarkTeam(APIView):
         return Response(_body(bench, team), status=201)
 
 
+def _by_code(request, slug, action) -> Response:
+    """Join or merge into the team with ``{"code"}`` on this benchmark."""
+    bench = _bench(slug)
+    ser = s.TeamJoinSerializer(data=request.data)
+    ser.is_valid(raise_exception=True)
+    team = action(user=request.user, benchmark=bench, code=ser.validated_data["code"])
+    return Response(_body(bench, team))
+
+
 class BenchmarkTeamJoin(APIView):
     permission_classes = [permissions.IsAuthenticated, HasScope]
 
     @extend_schema(request=s.TeamJoinSerializer, responses=s.BenchmarkTeamSerializer)
     def post(self, request, slug):
-        bench = _bench(slug)
-        ser = s.TeamJoinSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        team = teams.team_join(user=request.user, benchmark=bench, code=ser.validated_data["code"])
-        return Response(_body(bench, team))
+        return _by_code(request, slug, teams.team_join)
 
 
 class BenchmarkTeamMerge(APIView):
@@ -64,11 +69,7 @@ class BenchmarkTeamMerge(APIView):
 
     @extend_schema(request=s.TeamJoinSerializer, responses=s.BenchmarkTeamSerializer)
     def post(self, request, slug):
-        bench = _bench(slug)
-        ser = s.TeamJoinSerializer(data=request.data)
-        ser.is_valid(raise_exception=True)
-        team = teams.team_merge(user=request.user, benchmark=bench, code=ser.validated_data["code"])
-        return Response(_body(bench, team))
+        return _by_code(request, slug, teams.team_merge)
 
 
 class BenchmarkTeamCopy(APIView):
