@@ -64,5 +64,6 @@ def test_importing_a_package_loads_nothing_above_it(module, banned):
         "print(bad); assert not bad"
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
-                       env={"PYTHONPATH": f"{REPO}:{REPO / 'client'}", "PATH": "/usr/bin:/bin"})
+                       env={"PYTHONPATH": f"{REPO}:{REPO / 'platform'}:{REPO / 'client'}",
+                            "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stdout + r.stderr

@@ -84,12 +84,13 @@ def _authenticated(request) -> bool:
 
     header = request.META.get("HTTP_AUTHORIZATION", "").split()
     if len(header) == 2 and header[0].lower() in ("token", "bearer"):
-        ip = bruteforce.client_ip(request)
-        if bruteforce.is_locked("token", ip):
-            return False
+        # The API's own order (accounts.authentication): a valid token works even
+        # from an address locked for presenting bogus ones.
         if token_authenticate(key=header[1]) is not None:
             return True
-        bruteforce.record_failure("token", ip)
+        ip = bruteforce.client_ip(request)
+        if not bruteforce.is_locked("token", ip):
+            bruteforce.record_failure("token", ip)
         return False
     key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
     if not key:
@@ -101,6 +102,25 @@ def _authenticated(request) -> bool:
         return get_user(request).is_authenticated
     finally:
         del request.session  # SessionMiddleware sets its own
+
+
+# The routes that take uploads: only there does a signed-in caller get the large
+# upload limit. Every other body (forms, JSON) keeps the small limit, since
+# Django's CSRF check and form parsing spool multipart file parts to disk for
+# any POST before the view runs.
+UPLOAD_ROUTES = frozenset({
+    "api-submissions", "api-upload", "api-host-benchmarks", "api-host-bundle",
+    "benchmark-submit", "benchmark-new",
+})
+
+
+def _upload_route(request) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        return resolve(request.path_info).url_name in UPLOAD_ROUTES
+    except Resolver404:
+        return False
 
 
 class BodyLimitMiddleware:
@@ -121,7 +141,7 @@ class BodyLimitMiddleware:
             return self.get_response(request)  # no body (Django reads none)
         if declared is not None and declared <= anon:
             return self.get_response(request)
-        authenticated = _authenticated(request)
+        authenticated = _upload_route(request) and _authenticated(request)
         limit = settings.EARTHBENCH_MAX_BODY_BYTES if authenticated else anon
         if declared is not None and declared > limit:
             return self._too_large(request, limit)

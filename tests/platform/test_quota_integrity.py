@@ -94,7 +94,9 @@ def test_members_other_team_submissions_count_only_that_day_and_that_benchmark(b
     other = team_create(user=c, benchmark=bench, name="Other")
     q = services.quota_for(team=team_for(user=a, benchmark=bench), benchmark=bench)
     assert q.used == 1  # yesterday's two do not count
-    assert services.quota_for(team=other, benchmark=bench).used == 0
+    # a joins c's team (a's personal team merges in): only today's submission counts
+    team_join(user=a, benchmark=bench, code=other.join_code)
+    assert services.quota_for(team=other, benchmark=bench).used == 1
 
 
 # ---------------------------------------------------------------- containers

@@ -60,8 +60,13 @@ def test_entries_carry_the_statistics_of_their_paired_draws(eurosat, three_teams
     d = paired_difference(draws[1], draws[2], eurosat.primary_direction,
                           a_value=entries[1].primary_value, b_value=entries[2].primary_value)
     assert entries[2].vs_above == pytest.approx(d.as_list())
-    # the perfect entry dominates on the demo split
+    # the perfect entry dominates on the demo split: first on every resample, so the
+    # others are never first and the leader is better on every resample (estimate > 0)
     assert (entries[0].rank_low, entries[0].rank_high, entries[0].p_first) == (1, 1, 1.0)
+    assert entries[1].rank_low >= 2 and entries[2].rank_low >= 2
+    assert entries[1].p_first == entries[2].p_first == 0.0
+    assert entries[2].vs_leader[0] == pytest.approx(entries[0].primary_value - entries[2].primary_value)
+    assert entries[2].vs_leader[0] > 0 and entries[2].vs_leader[1] >= 0
 
 
 def test_api_json_and_csv_show_rank_intervals(eurosat, three_teams):
@@ -141,3 +146,25 @@ def test_suite_rows_get_rank_statistics_from_paired_iqm_draws(client, suite, eur
     assert ranked[1]["vs_leader_diff"] > 0 and ranked[1]["vs_above_diff_low"] is not None
     body = client.get(f"/benchmarks/{s.slug}/leaderboard/").content.decode()
     assert "plot-ranks-data" in body and 'class="muted rank-ci"' in body
+
+
+def test_a_rolled_back_refresh_does_not_stop_later_ones(eurosat, three_teams):
+    """The de-duplication of queued refreshes must not outlive a rollback."""
+    from django.db import transaction
+
+    from earthbench.leaderboards.rank_uncertainty import schedule_rank_refresh
+
+    LeaderboardEntry.objects.filter(benchmark=eurosat).update(p_first=None)
+    try:
+        with transaction.atomic():
+            schedule_rank_refresh(benchmark_id=eurosat.pk)
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert not LeaderboardEntry.objects.filter(benchmark=eurosat, p_first__isnull=False).exists()
+    with transaction.atomic():
+        schedule_rank_refresh(benchmark_id=eurosat.pk)
+        schedule_rank_refresh(benchmark_id=eurosat.pk)  # queued once
+        assert len(transaction.get_connection().run_on_commit) == 1
+    ranked = LeaderboardEntry.objects.filter(benchmark=eurosat, split="public", is_baseline=False)
+    assert sum(e.p_first for e in ranked) == pytest.approx(1.0, abs=1e-5)

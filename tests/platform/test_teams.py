@@ -286,6 +286,7 @@ def test_team_copied_from_another_benchmark_moves_no_submission(eurosat, twin, p
     for u in (b, c):
         team_join(user=u, benchmark=eurosat, code=lab.join_code)
     made_alone = submit(a, twin, perfect_csv)  # a's personal team on twin
+    made_in_lab = submit(b, eurosat, perfect_csv)  # stays on eurosat with the lab
     other = team_create(user=c, benchmark=twin, name="C Elsewhere")
     with pytest.raises(TeamError, match="only the owner"):
         team_copy(user=b, benchmark=twin, source=lab)
@@ -295,7 +296,10 @@ def test_team_copied_from_another_benchmark_moves_no_submission(eurosat, twin, p
     assert team_of(user=c, benchmark=twin) == other
     made_alone.refresh_from_db()
     assert made_alone.team == team  # a's personal team was renamed, as team_create does
-    assert Submission.objects.filter(benchmark=eurosat, team=lab).count() == 0
+    made_in_lab.refresh_from_db()
+    assert made_in_lab.team == lab and made_in_lab.benchmark == eurosat
+    assert Submission.objects.filter(benchmark=eurosat, team=lab).count() == 1
+    assert not Submission.objects.filter(benchmark=twin, team=lab).exists()
     with pytest.raises(TeamError, match="already your team"):
         team_copy(user=a, benchmark=eurosat, source=lab)
 

@@ -14,7 +14,6 @@ null rank statistics and is shown without them, never compared unpaired.
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 
 import numpy as np
@@ -31,27 +30,26 @@ from evaluator.rank_stats import (
 SPLITS = ("public", "private")
 ORDER = ("sort_value", "submitted_at", "submission_id")
 
-_pending = threading.local()
-
-
 def schedule_rank_refresh(*, benchmark_id: int) -> None:
     """Refresh the benchmark's rank statistics once the current transaction commits.
 
-    Many team refreshes in one transaction cause one computation.
+    Many team refreshes in one transaction cause one computation: a refresh
+    already queued on this connection's commit callbacks is not queued again (a
+    rolled-back transaction drops its callbacks, and with them the mark).
     """
-    pending = getattr(_pending, "ids", None)
-    if pending is None:
-        pending = _pending.ids = set()
-    if benchmark_id in pending:
+    connection_ = transaction.get_connection()
+    if any(
+        getattr(callback, "rank_refresh_of", None) == benchmark_id
+        for _, callback, *_ in connection_.run_on_commit
+    ):
         return
-    pending.add(benchmark_id)
 
     def run() -> None:
-        pending.discard(benchmark_id)
         benchmark = Benchmark.objects.filter(pk=benchmark_id).first()
         if benchmark is not None:
             leaderboard_refresh_rank_stats(benchmark=benchmark)
 
+    run.rank_refresh_of = benchmark_id
     transaction.on_commit(run)
 
 

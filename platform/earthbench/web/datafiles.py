@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,10 +27,21 @@ class Listing:
 
 def public_files(slug: str, *, per_folder: int = 8) -> Listing | None:
     """Files of the public data, grouped by top-level folder (the first
-    ``per_folder`` of each listed by name), with counts and sizes."""
+    ``per_folder`` of each listed by name), with counts and sizes.
+
+    Walking a large dataset on every page view is slow: the listing is kept per
+    process until the dataset is installed again (a new ``public.zip``)."""
     root = storage.public_dir(slug)
     if not root.is_dir():
         return None
+    zip_path = Path(storage.public_zip(slug))
+    stamp = zip_path.stat().st_mtime_ns if zip_path.is_file() else None
+    return _listing(slug, stamp, per_folder)
+
+
+@functools.lru_cache(maxsize=256)
+def _listing(slug: str, stamp: int | None, per_folder: int) -> Listing:
+    root = storage.public_dir(slug)
     folders: dict[str, Folder] = {}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root)
