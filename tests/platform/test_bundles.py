@@ -349,3 +349,26 @@ def test_host_role_command(transactional_db):
     assert out.getvalue().strip() == f"{u.username} is a host"
     call_command("host_role", u.username, "--revoke", stdout=out)
     assert out.getvalue().strip().endswith(f"{u.username} is not a host")
+
+
+def test_revoking_the_host_role_ends_hosting_of_every_benchmark(eurosat):
+    """A revoked host must not keep the private split of the benchmarks it hosted."""
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from earthbench.leaderboards.selectors import is_host, split_visible
+
+    u = UserFactory()
+    call_command("host_role", u.username, stdout=io.StringIO())
+    eurosat.hosts.add(u)
+    eurosat.deadline = timezone.now() + timedelta(days=3)
+    eurosat.save()
+    assert split_visible(benchmark=eurosat, split="private", user=u)
+    call_command("host_role", u.username, "--revoke", stdout=io.StringIO())
+    u = type(u).objects.get(pk=u.pk)
+    assert not is_host(benchmark=eurosat, user=u)
+    assert not split_visible(benchmark=eurosat, split="private", user=u)
+    change = eurosat.changes.get(field="hosts")
+    assert change.old == u.username and change.note == "host role revoked"

@@ -116,13 +116,17 @@ def test_other_hosts_and_non_hosts_are_refused(host_api, example_zip, transactio
         ("get", f"{BASE}{SLUG}/", None),
     ]:
         r = getattr(other, method)(url, data, format="json")
-        assert r.status_code == 403, (url, r.content)
-        assert "another host" in r.json()["error"]["message"]
+        # another host's unpublished draft does not exist for them
+        assert r.status_code == 404, (url, r.content)
     r = _create(other, example_zip)
     assert r.status_code == 400 and "belongs to another host" in r.json()["error"]["message"]
     assert other.get(BASE).json() == []
     bench = Benchmark.objects.get(slug=SLUG)
     assert bench.title == EXAMPLE_SPEC["title"] and not bench.is_published
+    assert host_api.post(f"{BASE}{SLUG}/publish/").status_code == 200
+    r = other.patch(f"{BASE}{SLUG}/", {"title": "Hijacked"}, format="json")
+    assert r.status_code == 403 and "another host" in r.json()["error"]["message"]
+    assert Benchmark.objects.get(slug=SLUG).title == EXAMPLE_SPEC["title"]
 
 
 def test_chunked_upload_then_update_makes_v2_and_rescore(host_api, example_zip, tmp_path):
@@ -143,7 +147,12 @@ def test_chunked_upload_then_update_makes_v2_and_rescore(host_api, example_zip, 
     assert r.status_code == 201, r.json()
     assert r.json()["slug"] == "example-landcover-v2"
     assert r.json()["previous_version"] == SLUG
-    # The upload is consumed: it cannot create a second version.
+    # The upload is consumed, its bytes gone from the volume: it cannot create a
+    # second version.
+    from earthbench import storage
+    from earthbench.submissions.models import Upload
+
+    assert not storage.absolute(Upload.objects.get(uuid=up["id"]).rel_path).exists()
     r = host_api.post(f"{BASE}{SLUG}/bundle/", {"upload": up["id"]}, format="multipart")
     assert r.status_code == 400
     assert not Benchmark.objects.filter(slug="example-landcover-v3").exists()

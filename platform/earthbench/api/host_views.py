@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from earthbench.api.views import HasScope
 from earthbench.benchmarks import host_services as hs
 from earthbench.benchmarks.bundles import BundleError
-from earthbench.benchmarks.hosting import HostingDenied, hosted_benchmarks
+from earthbench.benchmarks.hosting import HostingDenied, can_manage, hosted_benchmarks
 from earthbench.benchmarks.models import Benchmark
 from earthbench.benchmarks.services import dataset_meta
 
@@ -82,7 +82,9 @@ def benchmark_body(bench: Benchmark) -> dict:
 
 def _managed(request, slug) -> Benchmark:
     bench = Benchmark.objects.filter(slug=slug).select_related("previous_version").first()
-    if bench is None:
+    # An unpublished benchmark is known only to its hosts: to anyone else it does
+    # not exist (a 403 would confirm the slug of another host's draft).
+    if bench is None or not (bench.is_published or can_manage(user=request.user, benchmark=bench)):
         raise NotFound(f"no benchmark {slug!r}")
     return bench
 

@@ -150,6 +150,9 @@ def completed_upload_path(*, user, upload_id):
     except BaseException:
         uploads.upload_release(upload=up)
         raise
+    # The bundle now lives in the benchmark's own storage: the upload's bytes
+    # (up to the upload limit) would otherwise stay on the volume for good.
+    storage.absolute(up.rel_path).unlink(missing_ok=True)
 
 
 def _load(path: Path, display: str) -> tuple[Bundle, Path]:

@@ -56,7 +56,9 @@ def hosted_benchmarks(*, user):
 
 
 def host_role_grant(*, user, granted: bool = True) -> None:
-    """Give (or take back) the host role; the staff-side action."""
+    """Give (or take back) the host role; the staff-side action. Taking it back
+    also ends the user's hosting of every benchmark (its private split, queue and
+    re-scoring), recorded in each benchmark's audit trail."""
     perm = Permission.objects.get(
         content_type__app_label="eb_benchmarks", codename="host_benchmarks"
     )
@@ -64,6 +66,10 @@ def host_role_grant(*, user, granted: bool = True) -> None:
         user.user_permissions.add(perm)
     else:
         user.user_permissions.remove(perm)
+        for bench in Benchmark.objects.filter(hosts=user):
+            bench.hosts.remove(user)
+            record_change(benchmark=bench, user=None, action="edited", field="hosts",
+                          old=user.get_username(), new=None, note="host role revoked")
     # Drop Django's per-object permission cache.
     for attr in ("_perm_cache", "_user_perm_cache"):
         user.__dict__.pop(attr, None)

@@ -181,7 +181,7 @@ _PREVIEW = re.compile(r"^(test|train)-\d+\.png$")
 
 def benchmark_preview(request, slug, name):
     """A preview picture rendered at install time (see benchmarks/previews.py)."""
-    bench = _published(slug)
+    bench = _published(slug, request.user)
     path = storage.benchmark_dir(bench.slug) / "previews" / name
     if not _PREVIEW.match(name) or not path.is_file():
         raise Http404("no such preview")
