@@ -306,8 +306,8 @@ def compute_scores(
     """
     from earthbench.benchmarks.services import dataset_meta, prediction_cap_of
     from earthbench.submissions.isolation import run_limited
-    from earthbench.submissions.scoring import score_splits
     from evaluator.limits import check_prediction_size
+    from evaluator.scoring import score_files
 
     meta = dataset_meta(benchmark)
     if meta is None:
@@ -316,24 +316,25 @@ def compute_scores(
     splits = storage.read_json(private / "splits.json")
     # Refused before anything parses it: size against the kind's per-sample cap.
     check_prediction_size(predictions_path, prediction_cap_of(benchmark, splits))
+    # The evaluator's own composition (evaluator.scoring), in the limited child.
     return run_limited(
-        score_splits,
-        kind=benchmark.task_kind,
-        predictions_path=predictions_path,
-        truth_path=private / meta["truth"],
-        options=benchmark.options,
-        splits=splits,
-        numeric=[m["key"] for m in benchmark.metrics],
+        score_files,
+        benchmark.task_kind,
+        predictions_path,
+        private / meta["truth"],
+        benchmark.options,
+        splits,
         primary=benchmark.primary_metric,
-        meta_blocks=meta.get("blocks"),
+        metrics=[m["key"] for m in benchmark.metrics],
         n_resamples=settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
+        seed=0,
+        blocks=meta.get("blocks"),
         memory_mb=settings.EARTHBENCH_SCORING_MEMORY_MB,
         cpu_s=settings.EARTHBENCH_SCORING_CPU_S,
         wall_s=settings.EARTHBENCH_SCORING_TIMEOUT_S,
     )
 
 
-@retry_locked
 def submission_record_scores(
     *, submission_id: int, results: dict, efficiency=None, attempt: int | None = None
 ) -> bool:
