@@ -22,7 +22,6 @@ import secrets
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from earthbench.accounts.models import Membership, Team
@@ -198,14 +197,11 @@ def team_merge_check(
     counted submissions of the teams and of the users (made in any team there)
     today and in total, and final selections."""
     from earthbench.submissions.models import Submission
-    from earthbench.submissions.services import utc_day_start
+    from earthbench.submissions.quota import counting, submissions_of, utc_day_start
 
     now = now or timezone.now()
-    counted = (
-        Submission.objects.filter(benchmark=benchmark, is_baseline=False, counts_against_quota=True)
-        .exclude(status=Submission.Status.CANCELLED)
-        .filter(Q(team__in=teams) | Q(created_by__in=users))
-    )
+    # The quota's own counting rule (submissions.quota), over the merged team.
+    counted = counting(submissions_of(benchmark=benchmark, teams=teams, users=users))
     today = counted.filter(created_at__gte=utc_day_start(now)).count()
     if today > benchmark.daily_quota:
         raise TeamError(

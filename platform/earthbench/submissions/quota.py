@@ -58,18 +58,27 @@ class Quota:
         return max(0.0, self.compute_limit_s - self.compute_used_s)
 
 
+def submissions_of(*, benchmark: Benchmark, teams, users):
+    """The non-baseline submissions on ``benchmark`` of ``teams`` and those made by
+    ``users`` in any team: whose quota a team (or a merged team) shares."""
+    return Submission.objects.filter(
+        Q(team__in=teams) | Q(created_by__in=users), benchmark=benchmark, is_baseline=False
+    )
+
+
+def counting(submissions):
+    """Those of ``submissions`` that use up the quota (not refused for free, not cancelled)."""
+    return submissions.filter(counts_against_quota=True).exclude(
+        status=Submission.Status.CANCELLED
+    )
+
+
 def quota_for(*, team: Team, benchmark: Benchmark, now: datetime | None = None) -> Quota:
     """The team's quota on ``benchmark`` today (see the module docstring)."""
     start = utc_day_start(now)
     members = Membership.objects.filter(team=team).values("user_id")
-    counted = Submission.objects.filter(
-        Q(team=team) | Q(created_by__in=members), benchmark=benchmark, is_baseline=False
-    )
-    used = (
-        counted.filter(created_at__gte=start, counts_against_quota=True)
-        .exclude(status=Submission.Status.CANCELLED)
-        .count()
-    )
+    counted = submissions_of(benchmark=benchmark, teams=[team], users=members)
+    used = counting(counted).filter(created_at__gte=start).count()
     in_flight = counted.filter(
         status__in=[Submission.Status.QUEUED, Submission.Status.RUNNING]
     ).count()
