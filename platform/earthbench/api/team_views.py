@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions
 from rest_framework.exceptions import NotFound
@@ -14,10 +13,11 @@ from earthbench.api import serializers as s
 from earthbench.api.idempotency import idempotent
 from earthbench.api.views import HasScope
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.selectors import published_benchmark
 
 
 def _bench(slug: str) -> Benchmark:
-    return get_object_or_404(Benchmark, slug=slug, is_published=True)
+    return published_benchmark(slug)  # a wrong slug: 404 with the closest slugs
 
 
 def _body(bench: Benchmark, team) -> dict:

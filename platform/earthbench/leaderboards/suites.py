@@ -96,6 +96,7 @@ def suite_rows(
             benchmark__slug__in=readable, split=split, is_baseline=False
         )
         .select_related("team", "score", "benchmark")
+        .defer("score__samples")  # per-sample contributions: large, unused here
         .prefetch_related("team__memberships__user")
     )
     label = group_labels([e.team for e in entries])
