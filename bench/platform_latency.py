@@ -176,7 +176,7 @@ class Deadline:
 
 
 def _submit(bench, user, body: bytes, n: int):
-    from earthbench.submissions.services import submission_create
+    from earthbench.submissions.intake import submission_create
 
     sub, _ = submission_create(
         user=user, benchmark=bench, file=io.BytesIO(body), filename=f"pred{n}.csv"

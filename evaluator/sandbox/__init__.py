@@ -14,7 +14,13 @@ from evaluator.sandbox.gpuattach import GpuUnavailable
 from evaluator.sandbox.images import ImageLeases
 from evaluator.sandbox.imagetar import ImageInfo, validate_image_tar
 from evaluator.sandbox.limits import ImageCaps, Limits
-from evaluator.sandbox.runner import RunResult, Sandbox, SandboxConfig, reap_expired
+from evaluator.sandbox.runner import (
+    RunResult,
+    Sandbox,
+    SandboxConfig,
+    judge,
+    reap_expired,
+)
 from evaluator.sandbox.staging import InputSample, check_output, stage_input
 
 __all__ = [
@@ -30,6 +36,7 @@ __all__ = [
     "check_output",
     "docker_client",
     "engine_problem",
+    "judge",
     "load_image",
     "loaded_image",
     "reap_expired",

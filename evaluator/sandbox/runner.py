@@ -447,34 +447,38 @@ class Sandbox:
     def _judge(
         self, result: RunResult, limits: Limits, expected: Iterable[str]
     ) -> None:
-        """Set ``error``: the first reason the run cannot be scored."""
-        if result.timed_out:
-            result.error = (
-                f"timed out: stopped at the time limit of {limits.time_s:g} s"
-            )
-        elif result.oom_killed:
-            result.error = (
-                f"out of memory: a process was killed at the memory limit of "
-                f"{limits.memory_mb} MiB"
-            )
-        elif result.exit_code != 0:
-            result.error = f"the container exited with code {result.exit_code}" + (
-                _signal_hint(result.exit_code)
-            )
-        elif result.pids_limit_hit:
-            result.error = f"the process limit of {limits.pids} was reached"
-        if result.error:
-            return
-        try:
-            result.output_files = check_output(
-                result.output_dir,
-                expected=expected,
-                max_files=limits.output_max_files,
-                max_bytes=limits.output_max_mb * MIB,
-            )
-            result.meta = read_meta(result.output_dir)
-        except ValidationError as exc:
-            result.error = exc.message
+        judge(result, limits, expected)
+
+
+def judge(result: RunResult, limits: Limits, expected: Iterable[str] = ()) -> None:
+    """Set ``result.error``: the first reason the run cannot be scored (time,
+    memory, exit code, process limit, then the ``/output`` checks). Every
+    sandbox backend judges a finished run by these rules."""
+    if result.timed_out:
+        result.error = f"timed out: stopped at the time limit of {limits.time_s:g} s"
+    elif result.oom_killed:
+        result.error = (
+            f"out of memory: a process was killed at the memory limit of "
+            f"{limits.memory_mb} MiB"
+        )
+    elif result.exit_code != 0:
+        result.error = f"the container exited with code {result.exit_code}" + (
+            _signal_hint(result.exit_code)
+        )
+    elif result.pids_limit_hit:
+        result.error = f"the process limit of {limits.pids} was reached"
+    if result.error:
+        return
+    try:
+        result.output_files = check_output(
+            result.output_dir,
+            expected=expected,
+            max_files=limits.output_max_files,
+            max_bytes=limits.output_max_mb * MIB,
+        )
+        result.meta = read_meta(result.output_dir)
+    except ValidationError as exc:
+        result.error = exc.message
 
 
 def _signal_hint(code: int | None) -> str:
@@ -488,4 +492,4 @@ def _signal_hint(code: int | None) -> str:
 
 from evaluator.sandbox.reaper import reap_expired  # noqa: E402  (re-export)
 
-__all__ = ["RunResult", "Sandbox", "SandboxConfig", "reap_expired"]
+__all__ = ["RunResult", "Sandbox", "SandboxConfig", "judge", "reap_expired"]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import signal
 
-from earthbench.submissions import services as sub_services
-from earthbench.submissions import tasks
+from earthbench.submissions import intake, tasks
 from earthbench.submissions.models import Score, Submission
 from tests.integration.conftest import requires_services
 from tests.platform.conftest import upload
@@ -42,7 +41,7 @@ def kill_mid_scoring(sub, log_path) -> None:
 def test_worker_killed_mid_scoring_submission_finishes_on_another(
     services, user, eurosat, perfect_csv, tmp_path
 ):
-    sub, _ = sub_services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
     )
     kill_mid_scoring(sub, tmp_path / "killed.log")
@@ -67,7 +66,7 @@ def test_reaper_requeues_then_fails_a_stuck_submission(
 ):
     """A run whose worker died: the reaper requeues it while attempts remain,
     and fails it with a reason once they are used up; no scores appear."""
-    sub, _ = sub_services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
     )
     kill_mid_scoring(sub, tmp_path / "first.log")

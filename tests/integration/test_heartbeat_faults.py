@@ -13,8 +13,7 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
-from earthbench.submissions import heartbeat
-from earthbench.submissions import services as sub_services
+from earthbench.submissions import heartbeat, intake, reaper
 from earthbench.submissions.models import Score, Submission
 from tests.integration.conftest import purge_queues, requires_services
 from tests.platform.conftest import upload
@@ -38,7 +37,7 @@ def status_of(sub) -> str:
 def test_sigkilled_worker_is_recovered_by_heartbeat_on_redis(
     services, user, eurosat, perfect_csv, tmp_path
 ):
-    sub, _ = sub_services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
     )
     with celery_worker(tmp_path / "killed.log", **SLOW, **FAST_HEARTBEAT) as proc:
@@ -71,14 +70,14 @@ def test_sigkilled_worker_is_recovered_by_heartbeat_on_redis(
 def test_queued_submission_without_a_redis_message_is_requeued(
     services, user, eurosat, perfect_csv, settings
 ):
-    sub, _ = sub_services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
     )
     assert heartbeat.waiting_submission_ids() == {sub.pk}
     past = timezone.now() - timedelta(seconds=settings.EARTHBENCH_QUEUED_ORPHAN_S + 1)
     Submission.objects.filter(pk=sub.pk).update(updated_at=past)
-    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 0}
+    assert reaper.reap_lost_runs() == {"requeued": 0, "failed": 0}
     purge_queues()  # the message is lost
     assert heartbeat.waiting_submission_ids() == set()
-    assert heartbeat.reap_lost_runs() == {"requeued": 1, "failed": 0}
+    assert reaper.reap_lost_runs() == {"requeued": 1, "failed": 0}
     assert heartbeat.waiting_submission_ids() == {sub.pk}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from earthbench.submissions import services as sub_services
+from earthbench.submissions import intake
 from earthbench.submissions.models import Score, Submission, SubmissionEvent
 from tests.integration.conftest import redis_crash_and_restart, requires_services
 from tests.platform.conftest import csv_bytes, upload
@@ -85,7 +85,7 @@ def test_queued_submissions_survive_a_broker_crash(
     eurosat.max_in_flight = 50
     eurosat.save()
     subs = [
-        sub_services.submission_create(
+        intake.submission_create(
             user=user, benchmark=eurosat, file=upload(perfect_csv), filename=f"p{i}.csv"
         )[0]
         for i in range(5)
@@ -148,7 +148,7 @@ def test_many_concurrent_submissions_no_duplicates(
     eurosat.save()
     with celery_worker(tmp_path / "w1.log"), celery_worker(tmp_path / "w2.log"):
         subs = [
-            sub_services.submission_create(
+            intake.submission_create(
                 user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
             )[0]
             for _ in range(n)

@@ -22,8 +22,8 @@ from earthbench.benchmarks.host_services import (
 from earthbench.benchmarks.hosting import HostingDenied, host_role_grant
 from earthbench.benchmarks.models import Benchmark, BenchmarkChange
 from earthbench.leaderboards.selectors import leaderboard_rows
+from earthbench.submissions.intake import submission_create
 from earthbench.submissions.models import Submission
-from earthbench.submissions.services import submission_create
 
 from .conftest import UserFactory
 
@@ -294,7 +294,7 @@ def test_new_truth_makes_v2_and_rescore_carries_submissions(host, example_zip, t
     copy = Submission.objects.get(benchmark=v2, is_baseline=False)
     assert copy.status == Submission.Status.SCORED and copy.team_id == sub.team_id
     assert copy.file_sha256 == sub.file_sha256
-    from earthbench.submissions.services import quota_for
+    from earthbench.submissions.quota import quota_for
 
     assert quota_for(team=sub.team, benchmark=v2).used == 0  # carried over, not spent
     # The v1 oracle is not perfect against the new truth.

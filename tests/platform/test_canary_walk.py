@@ -34,7 +34,7 @@ from django.utils.http import urlsafe_base64_encode
 from earthbench.accounts.services import token_create
 from earthbench.accounts.teams import team_create
 from earthbench.benchmarks.models import Benchmark
-from earthbench.submissions import services
+from earthbench.submissions import intake, lifecycle
 from earthbench.submissions.models import Submission
 from earthbench.submissions.uploads import upload_create
 from tests.platform.conftest import UserFactory
@@ -76,13 +76,13 @@ def _results(primary: float, low: float, high: float, other: float, metric_keys,
 
 
 def scored(user, bench, private: tuple[float, float, float, float]) -> Submission:
-    sub, _ = services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=bench, file=io.BytesIO(uuid.uuid4().bytes),
         filename="p.csv", metadata={"method_name": "m"}, enqueue=False,
     )
-    services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     keys = [m["key"] for m in bench.metrics]
-    services.submission_record_scores(submission_id=sub.pk, results={
+    lifecycle.submission_record_scores(submission_id=sub.pk, results={
         "public": _results(PUBLIC, PUBLIC - 0.01, PUBLIC + 0.01, PUBLIC, keys, bench.primary_metric),
         "private": _results(*private, keys, bench.primary_metric),
     })

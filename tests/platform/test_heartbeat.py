@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from earthbench import storage
 from earthbench.celery import app as celery_app
-from earthbench.submissions import heartbeat, services
+from earthbench.submissions import heartbeat, intake, lifecycle, reaper, scoring
 from earthbench.submissions.models import Score, Submission
 from tests.platform.conftest import upload
 from tests.platform.worker import celery_worker, wait_for
@@ -33,7 +33,7 @@ def real_broker():
 
 
 def make(user, eurosat, csv, **kw) -> Submission:
-    sub, _ = services.submission_create(user=user, benchmark=eurosat, file=upload(csv), filename="p.csv", **kw)
+    sub, _ = intake.submission_create(user=user, benchmark=eurosat, file=upload(csv), filename="p.csv", **kw)
     return sub
 
 
@@ -50,7 +50,7 @@ def age(sub, seconds: float, *fields: str) -> None:
 def test_heartbeat_refreshes_only_the_attempt_it_started(user, eurosat, perfect_csv):
     sub = make(user, eurosat, perfect_csv, enqueue=False)
     with heartbeat.Heartbeat(sub.pk, interval=0.05) as hb:
-        started = services.submission_start(submission_id=sub.pk).started_at
+        started = lifecycle.submission_start(submission_id=sub.pk).started_at
         assert wait_for(lambda: Submission.objects.get(pk=sub.pk).heartbeat_at > started, timeout=5)
         # Another worker takes the run over (attempt 2): this one no longer beats it.
         Submission.objects.filter(pk=sub.pk).update(attempts=2, heartbeat_at=None)
@@ -61,12 +61,12 @@ def test_heartbeat_refreshes_only_the_attempt_it_started(user, eurosat, perfect_
 
 def test_reaper_requeues_a_run_whose_heartbeat_stopped(user, eurosat, perfect_csv, settings):
     sub = make(user, eurosat, perfect_csv, enqueue=False)
-    services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     age(sub, 30, "heartbeat_at", "started_at")
-    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 0}  # 30 s: alive
+    assert reaper.reap_lost_runs() == {"requeued": 0, "failed": 0}  # 30 s: alive
     age(sub, settings.EARTHBENCH_HEARTBEAT_TIMEOUT_S + 1, "heartbeat_at", "started_at")
     # Requeued; the eager test broker scores it at once (attempt 2).
-    assert heartbeat.reap_lost_runs() == {"requeued": 1, "failed": 0}
+    assert reaper.reap_lost_runs() == {"requeued": 1, "failed": 0}
     sub.refresh_from_db()
     assert sub.status == "scored" and sub.attempts == 2
     assert events(sub) == ["queued", "running", "queued", "running", "scored"]
@@ -75,19 +75,19 @@ def test_reaper_requeues_a_run_whose_heartbeat_stopped(user, eurosat, perfect_cs
 
 def test_a_fresh_heartbeat_keeps_an_old_run(user, eurosat, perfect_csv, settings):
     sub = make(user, eurosat, perfect_csv, enqueue=False)
-    services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     age(sub, 3 * settings.EARTHBENCH_HEARTBEAT_TIMEOUT_S, "started_at")
     Submission.objects.filter(pk=sub.pk).update(heartbeat_at=timezone.now())
-    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 0}
+    assert reaper.reap_lost_runs() == {"requeued": 0, "failed": 0}
     assert Submission.objects.get(pk=sub.pk).status == "running"
 
 
 def test_reaper_fails_a_lost_run_after_the_last_attempt(user, eurosat, perfect_csv, settings):
     settings.EARTHBENCH_MAX_ATTEMPTS = 1
     sub = make(user, eurosat, perfect_csv, enqueue=False)
-    services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     age(sub, 600, "started_at", "heartbeat_at")
-    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 1}
+    assert reaper.reap_lost_runs() == {"requeued": 0, "failed": 1}
     sub.refresh_from_db()
     assert sub.status == "failed" and "no heartbeat" in sub.error
     assert sub.counts_against_quota is False
@@ -97,20 +97,20 @@ def test_a_superseded_attempt_cannot_record_its_result(user, eurosat, perfect_cs
     """The first worker was only slow (its heartbeat stalled): the reaper handed
     the run to a second one. Only the current attempt records scores."""
     sub = make(user, eurosat, perfect_csv, enqueue=False)
-    first = services.submission_start(submission_id=sub.pk)
-    results = services.compute_scores(
+    first = lifecycle.submission_start(submission_id=sub.pk)
+    results = scoring.compute_scores(
         benchmark=sub.benchmark, predictions_path=storage.absolute(first.file_path)
     )
     age(sub, 600, "started_at", "heartbeat_at")
-    assert heartbeat.reap_lost_runs() == {"requeued": 1, "failed": 0}
-    second = services.submission_start(submission_id=sub.pk)
+    assert reaper.reap_lost_runs() == {"requeued": 1, "failed": 0}
+    second = lifecycle.submission_start(submission_id=sub.pk)
     assert second.attempts == 2
     # The new attempt is alive (the old attempt's last beat is not its own).
-    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 0}
-    assert services.submission_record_scores(submission_id=sub.pk, results=results, attempt=1) is False
-    services.submission_fail(submission_id=sub.pk, message="late failure", attempt=1)
+    assert reaper.reap_lost_runs() == {"requeued": 0, "failed": 0}
+    assert lifecycle.submission_record_scores(submission_id=sub.pk, results=results, attempt=1) is False
+    lifecycle.submission_fail(submission_id=sub.pk, message="late failure", attempt=1)
     assert Submission.objects.get(pk=sub.pk).status == "running"
-    assert services.submission_record_scores(submission_id=sub.pk, results=results, attempt=2) is True
+    assert lifecycle.submission_record_scores(submission_id=sub.pk, results=results, attempt=2) is True
     assert Score.objects.filter(submission=sub).count() == 2
 
 
@@ -120,15 +120,15 @@ def test_queued_submission_with_no_message_is_requeued(user, eurosat, perfect_cs
     sub = make(user, eurosat, perfect_csv)
     assert heartbeat.waiting_submission_ids() == {sub.pk}
     age(sub, settings.EARTHBENCH_QUEUED_ORPHAN_S + 1, "updated_at")
-    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 0}
+    assert reaper.reap_lost_runs() == {"requeued": 0, "failed": 0}
     with celery_app.connection_for_write() as conn:
         conn.default_channel.queue_purge("scoring")
     assert heartbeat.waiting_submission_ids() == set()
-    assert heartbeat.reap_lost_runs() == {"requeued": 1, "failed": 0}
+    assert reaper.reap_lost_runs() == {"requeued": 1, "failed": 0}
     assert heartbeat.waiting_submission_ids() == {sub.pk}
     assert Submission.objects.get(pk=sub.pk).status == "queued"
     # Young queued submissions are left alone.
-    assert heartbeat.reap_lost_runs() == {"requeued": 0, "failed": 0}
+    assert reaper.reap_lost_runs() == {"requeued": 0, "failed": 0}
 
 
 # How fast recovery is in this test; the defaults (60 s heartbeat timeout,
@@ -176,8 +176,8 @@ def test_redelivered_message_leaves_a_long_run_with_a_fresh_heartbeat(user, euro
     """Redis redelivers an unacknowledged message after its visibility timeout
     even while a long run is healthy: the heartbeat, not the start, decides."""
     sub = make(user, eurosat, perfect_csv, enqueue=False)
-    services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     age(sub, 7200, "started_at")
     Submission.objects.filter(pk=sub.pk).update(heartbeat_at=timezone.now())
-    assert services.submission_start(submission_id=sub.pk) is None
+    assert lifecycle.submission_start(submission_id=sub.pk) is None
     assert Submission.objects.get(pk=sub.pk).attempts == 1

@@ -2,17 +2,17 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from earthbench.benchmarks.services import benchmark_ensure_baseline
 from earthbench.leaderboards.selectors import leaderboard_rows, split_visible
-from earthbench.submissions import services
+from earthbench.submissions import intake
+from earthbench.submissions.baselines import baseline_ensure
 from tests.platform.conftest import UserFactory, upload
 
 
 def test_best_entry_per_team_baseline_unranked(eurosat, user, other_user, perfect_csv, half_right_csv):
-    benchmark_ensure_baseline(benchmark=eurosat)
-    services.submission_create(user=user, benchmark=eurosat, file=upload(half_right_csv), filename="a.csv")
-    services.submission_create(user=user, benchmark=eurosat, file=upload(perfect_csv), filename="b.csv")
-    services.submission_create(user=other_user, benchmark=eurosat, file=upload(half_right_csv), filename="c.csv")
+    baseline_ensure(benchmark=eurosat)
+    intake.submission_create(user=user, benchmark=eurosat, file=upload(half_right_csv), filename="a.csv")
+    intake.submission_create(user=user, benchmark=eurosat, file=upload(perfect_csv), filename="b.csv")
+    intake.submission_create(user=other_user, benchmark=eurosat, file=upload(half_right_csv), filename="c.csv")
     rows = leaderboard_rows(benchmark=eurosat, split="public")
     ranked = [r for r in rows if not r.is_baseline]
     assert [r.rank for r in ranked] == [1, 2]
@@ -23,8 +23,8 @@ def test_best_entry_per_team_baseline_unranked(eurosat, user, other_user, perfec
 
 def test_tie_goes_to_earlier_submission(eurosat, half_right_csv):
     a, b = UserFactory(), UserFactory()
-    services.submission_create(user=b, benchmark=eurosat, file=upload(half_right_csv), filename="x.csv")
-    services.submission_create(user=a, benchmark=eurosat, file=upload(half_right_csv), filename="x.csv")
+    intake.submission_create(user=b, benchmark=eurosat, file=upload(half_right_csv), filename="x.csv")
+    intake.submission_create(user=a, benchmark=eurosat, file=upload(half_right_csv), filename="x.csv")
     rows = leaderboard_rows(benchmark=eurosat, split="public")
     assert [r.team for r in rows] == [b.username, a.username]
 

@@ -10,13 +10,13 @@ from earthbench.accounts.services import token_create
 from earthbench.accounts.teams import TeamError, team_create, team_join, team_leave
 from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.leaderboards.selectors import leaderboard_rows
-from earthbench.submissions import services
+from earthbench.submissions import errors, intake, selection
 from earthbench.submissions.models import Score, Submission
 from tests.platform.conftest import UserFactory, csv_bytes, upload
 
 
 def submit(user, bench, content, name="p.csv"):
-    sub, _ = services.submission_create(user=user, benchmark=bench, file=upload(content), filename=name)
+    sub, _ = intake.submission_create(user=user, benchmark=bench, file=upload(content), filename=name)
     sub.refresh_from_db()
     return sub
 
@@ -41,10 +41,10 @@ def test_private_uses_selection_else_best_public(eurosat, user, truth_rows, perf
     row = leaderboard_rows(benchmark=eurosat, split="private")[0]
     assert row.submission_id == best.pk
     # Selecting the worse one makes it count instead.
-    services.submission_select(submission=worse, user=user, selected=True)
+    selection.submission_select(submission=worse, user=user, selected=True)
     row = leaderboard_rows(benchmark=eurosat, split="private")[0]
     assert row.submission_id == worse.pk and row.primary_value == private_scores(worse)
-    services.submission_select(submission=worse, user=user, selected=False)
+    selection.submission_select(submission=worse, user=user, selected=False)
     assert leaderboard_rows(benchmark=eurosat, split="private")[0].submission_id == best.pk
 
 
@@ -53,17 +53,17 @@ def test_selection_limit_and_closes_at_deadline(eurosat, user, perfect_csv):
     eurosat.deadline = timezone.now() + timedelta(days=1)
     eurosat.save()
     a, b = submit(user, eurosat, perfect_csv), submit(user, eurosat, perfect_csv)
-    services.submission_select(submission=a, user=user, selected=True)
-    with pytest.raises(services.SubmissionRefused, match="at most 1"):
-        services.submission_select(submission=b, user=user, selected=True)
-    with pytest.raises(services.SubmissionRefused, match="closed at the deadline"):
-        services.submission_select(submission=b, user=user, selected=True, now=eurosat.deadline)
+    selection.submission_select(submission=a, user=user, selected=True)
+    with pytest.raises(errors.SubmissionRefused, match="at most 1"):
+        selection.submission_select(submission=b, user=user, selected=True)
+    with pytest.raises(errors.SubmissionRefused, match="closed at the deadline"):
+        selection.submission_select(submission=b, user=user, selected=True, now=eurosat.deadline)
 
 
 def test_only_team_members_select(eurosat, user, other_user, perfect_csv):
     a = submit(user, eurosat, perfect_csv)
-    with pytest.raises(services.SubmissionRefused):
-        services.submission_select(submission=a, user=other_user, selected=True)
+    with pytest.raises(errors.SubmissionRefused):
+        selection.submission_select(submission=a, user=other_user, selected=True)
 
 
 def test_hidden_entry_leaves_board_with_reason(eurosat, user, other_user, perfect_csv, half_right_csv):
@@ -71,11 +71,11 @@ def test_hidden_entry_leaves_board_with_reason(eurosat, user, other_user, perfec
     eurosat.hosts.add(host)
     cheat = submit(user, eurosat, perfect_csv)
     submit(other_user, eurosat, half_right_csv)
-    with pytest.raises(services.SubmissionRefused):
-        services.submission_hide(submission=cheat, by=other_user, reason="x")
-    with pytest.raises(services.SubmissionRefused, match="reason"):
-        services.submission_hide(submission=cheat, by=host, reason=" ")
-    services.submission_hide(submission=cheat, by=host, reason="used test labels")
+    with pytest.raises(errors.SubmissionRefused):
+        selection.submission_hide(submission=cheat, by=other_user, reason="x")
+    with pytest.raises(errors.SubmissionRefused, match="reason"):
+        selection.submission_hide(submission=cheat, by=host, reason=" ")
+    selection.submission_hide(submission=cheat, by=host, reason="used test labels")
     teams = [r.team for r in leaderboard_rows(benchmark=eurosat, split="public")]
     assert teams == [other_user.username]
     cheat.refresh_from_db()
@@ -151,7 +151,7 @@ def test_team_shares_quota(eurosat, perfect_csv):
     eurosat.daily_quota = 1
     eurosat.save()
     submit(a, eurosat, perfect_csv)
-    with pytest.raises(services.QuotaExceeded):
+    with pytest.raises(errors.QuotaExceeded):
         submit(b, eurosat, perfect_csv)
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from earthbench.accounts.teams import team_create, team_join
-from earthbench.submissions import services
+from earthbench.submissions import intake
 from tests.platform.conftest import UserFactory, upload
 
 ROLES = ("anon", "owner", "other", "member", "host", "staff")
@@ -30,7 +30,7 @@ def world(eurosat, perfect_csv):
     eurosat.hosts.add(users["host"])
     team = team_create(user=users["owner"], benchmark=eurosat, name="Owners")
     team_join(user=users["member"], benchmark=eurosat, code=team.join_code)
-    sub, _ = services.submission_create(
+    sub, _ = intake.submission_create(
         user=users["owner"], benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
     )
     return {"users": users, "sub": sub, "bench": eurosat}

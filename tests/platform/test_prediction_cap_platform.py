@@ -3,8 +3,8 @@ before the scoring child parses anything, shown on the Data tab and in the API."
 
 from __future__ import annotations
 
-from earthbench.benchmarks.services import prediction_cap_of
-from earthbench.submissions import services
+from earthbench.benchmarks.layout import prediction_cap_of
+from earthbench.submissions import attempt, intake
 from earthbench.submissions.models import Submission
 from evaluator.kinds.classification import Classification
 from tests.platform.conftest import upload
@@ -17,10 +17,10 @@ def test_file_over_the_cap_fails_before_parsing(user, eurosat, truth_rows, monke
     body = "id,label\n" + "".join(f"{a},{b}\n" for a, b in truth_rows)
     content = (body + " " * 100 + "\n") * 1  # valid CSV...
     content = content.encode() + b"\n" * (cap.total + 1 - len(content))  # ...1 byte over
-    sub, _ = services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(content), filename="p.csv", enqueue=False
     )
-    sub = services.submission_score(submission_id=sub.pk)
+    sub = attempt.score_file_submission(submission_id=sub.pk)
     assert sub.status == Submission.Status.FAILED
     assert f"over the limit of {cap.total} bytes for this benchmark" in sub.error, sub.error
 

@@ -19,14 +19,14 @@ from rest_framework.test import APIClient
 
 import evaluator.sandbox as sandbox_mod
 from earthbench.accounts.teams import team_create, team_for, team_join, team_leave
-from earthbench.submissions import containers, services
+from earthbench.submissions import containers, errors, intake, lifecycle, quota, reaper
 from earthbench.submissions.models import Submission
 from evaluator.sandbox.runner import RunResult
 from tests.platform.conftest import UserFactory
 
 
 def submit(user, bench, kind="predictions"):
-    return services.submission_create(
+    return intake.submission_create(
         user=user, benchmark=bench, file=io.BytesIO(os.urandom(32)), filename="p.csv",
         kind=kind, enqueue=False,
     )[0]
@@ -78,9 +78,9 @@ def test_changing_teams_gives_no_fresh_quota(bench, hop):
     for _ in range(3):
         submit(a, bench)  # the team's quota of 3 is used, all by a
     for who in hop(a, b, c, bench):
-        q = services.quota_for(team=team_for(user=who, benchmark=bench), benchmark=bench)
+        q = quota.quota_for(team=team_for(user=who, benchmark=bench), benchmark=bench)
         assert q.used == 3 and q.remaining == 0, who
-        with pytest.raises(services.QuotaExceeded, match="daily quota of 3"):
+        with pytest.raises(errors.QuotaExceeded, match="daily quota of 3"):
             submit(who, bench)
     assert Submission.objects.filter(benchmark=bench).count() == 3
 
@@ -89,14 +89,14 @@ def test_members_other_team_submissions_count_only_that_day_and_that_benchmark(b
     a, c = UserFactory(), UserFactory()
     for _ in range(2):
         submit(a, bench)
-    Submission.objects.update(created_at=services.utc_day_start() - timedelta(minutes=1))
+    Submission.objects.update(created_at=quota.utc_day_start() - timedelta(minutes=1))
     submit(a, bench)
     other = team_create(user=c, benchmark=bench, name="Other")
-    q = services.quota_for(team=team_for(user=a, benchmark=bench), benchmark=bench)
+    q = quota.quota_for(team=team_for(user=a, benchmark=bench), benchmark=bench)
     assert q.used == 1  # yesterday's two do not count
     # a joins c's team (a's personal team merges in): only today's submission counts
     team_join(user=a, benchmark=bench, code=other.join_code)
-    assert services.quota_for(team=other, benchmark=bench).used == 1
+    assert quota.quota_for(team=other, benchmark=bench).used == 1
 
 
 # ---------------------------------------------------------------- containers
@@ -157,7 +157,7 @@ def test_failed_container_run_counts_against_quota_and_budget(fake_engine, user,
     sub.refresh_from_db()
     assert sub.status == "failed" and sub.error == outcome
     assert sub.counts_against_quota and sub.container_started_at is not None
-    q = services.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine)
+    q = quota.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine)
     assert q.used == 1 and q.compute_used_s == 600.0 and q.compute_remaining_s == 3000.0
 
 
@@ -172,7 +172,7 @@ def test_refusal_before_the_container_starts_is_free(fake_engine, user, monkeypa
     containers.submission_run_container(submission_id=sub.pk)
     sub.refresh_from_db()
     assert sub.status == "failed" and not sub.counts_against_quota and sub.container_started_at is None
-    assert services.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine).used == 0
+    assert quota.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine).used == 0
 
 
 def test_run_that_could_exceed_the_compute_budget_is_refused_before_it_starts(fake_engine, user):
@@ -191,7 +191,7 @@ def test_run_that_could_exceed_the_compute_budget_is_refused_before_it_starts(fa
     # the budget is used up: a further container submission is refused at once
     fake_engine.daily_compute_seconds = 600
     fake_engine.save()
-    with pytest.raises(services.QuotaExceeded, match="compute budget"):
+    with pytest.raises(errors.QuotaExceeded, match="compute budget"):
         submit(user, fake_engine, kind="container")
 
 
@@ -215,10 +215,10 @@ def test_reaped_container_that_started_counts(fake_engine, user, settings):
 
     settings.EARTHBENCH_MAX_ATTEMPTS = 1
     sub = submit(user, fake_engine, kind="container")
-    services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     containers.container_reserve_compute(submission_id=sub.pk, time_limit_s=600)
     Submission.objects.filter(pk=sub.pk).update(started_at=timezone.now() - timedelta(days=1))
-    assert services.reap_stuck_submissions()["failed"] == 1
+    assert reaper.reap_stuck_submissions()["failed"] == 1
     sub.refresh_from_db()
     assert sub.status == "failed" and sub.counts_against_quota
 
@@ -226,7 +226,7 @@ def test_reaped_container_that_started_counts(fake_engine, user, settings):
 def test_prediction_only_benchmark_reports_no_compute_budget(bench, user):
     bench.accepts_containers = False
     bench.save()
-    q = services.quota_for(team=team_for(user=user, benchmark=bench), benchmark=bench)
+    q = quota.quota_for(team=team_for(user=user, benchmark=bench), benchmark=bench)
     assert q.compute_limit_s == 0 and q.compute_remaining_s is None
 
 
@@ -242,5 +242,5 @@ def test_no_free_gpu_releases_the_reserved_compute_and_costs_nothing(fake_engine
     sub.refresh_from_db()
     assert sub.status == "failed" and "does not count against your quota" in sub.error
     assert sub.container_started_at is None and sub.compute_seconds == 0.0
-    q = services.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine)
+    q = quota.quota_for(team=team_for(user=user, benchmark=fake_engine), benchmark=fake_engine)
     assert q.used == 0 and q.compute_used_s == 0.0

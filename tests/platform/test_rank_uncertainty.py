@@ -11,7 +11,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from earthbench.leaderboards.models import LeaderboardEntry
-from earthbench.submissions import services
+from earthbench.submissions import intake, selection
 from earthbench.submissions.models import Score
 from evaluator.rank_stats import paired_difference, rank_statistics
 from tests.platform.conftest import UserFactory, csv_bytes, upload
@@ -30,7 +30,7 @@ def three_teams(eurosat, truth_rows):
     files = [csv_bytes(truth_rows), csv_bytes(_wrong(truth_rows, 5)), csv_bytes(_wrong(truth_rows, 4))]
     subs = []
     for u, content in zip(users, files, strict=True):
-        subs.append(services.submission_create(user=u, benchmark=eurosat, file=upload(content), filename="p.csv")[0])
+        subs.append(intake.submission_create(user=u, benchmark=eurosat, file=upload(content), filename="p.csv")[0])
     return users, subs
 
 
@@ -110,7 +110,7 @@ def test_page_shows_rank_interval_and_blob_plot(client, eurosat, three_teams):
 
 def test_hiding_an_entry_recomputes_the_others(eurosat, three_teams):
     _, subs = three_teams
-    services.submission_hide(submission=subs[0], by=UserFactory(is_staff=True), reason="test")
+    selection.submission_hide(submission=subs[0], by=UserFactory(is_staff=True), reason="test")
     entries = LeaderboardEntry.objects.filter(benchmark=eurosat, split="public", is_baseline=False)
     assert entries.count() == 2
     assert sum(e.p_first for e in entries) == pytest.approx(1.0, abs=1e-5)
@@ -137,7 +137,7 @@ def test_suite_rows_get_rank_statistics_from_paired_iqm_draws(client, suite, eur
     files = [csv_bytes(truth_rows), csv_bytes(_wrong(truth_rows, 3)), csv_bytes(_wrong(truth_rows, 2))]
     for u, content in zip(users, files, strict=True):
         for bench in (eurosat, twin):
-            services.submission_create(user=u, benchmark=bench, file=upload(content), filename="p.csv")
+            intake.submission_create(user=u, benchmark=bench, file=upload(content), filename="p.csv")
     rows = APIClient().get(f"/api/v1/benchmarks/{s.slug}/leaderboard/").json()["results"]
     ranked = [r for r in rows if r["rank"] is not None]
     assert [r["team"] for r in ranked] == [u.username for u in users]

@@ -1,13 +1,13 @@
 from django.core.management import call_command
 
 import evaluator
-from earthbench.submissions import services
+from earthbench.submissions import intake
 from earthbench.submissions.models import Score
 from tests.platform.conftest import upload
 
 
 def test_rescore_keeps_old_scores_and_records_version(eurosat, user, half_right_csv, monkeypatch):
-    sub, _ = services.submission_create(user=user, benchmark=eurosat, file=upload(half_right_csv), filename="p.csv")
+    sub, _ = intake.submission_create(user=user, benchmark=eurosat, file=upload(half_right_csv), filename="p.csv")
     old = set(Score.objects.filter(submission=sub).values_list("pk", flat=True))
     monkeypatch.setattr(evaluator, "__version__", "9.9.9-fixed")
     call_command("rescore", eurosat.slug)

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from earthbench.submissions import services
+from earthbench.submissions import attempt, intake
 from earthbench.submissions.isolation import (
     ScoringCrashed,
     ScoringLimitExceeded,
@@ -146,23 +146,23 @@ def _padded_csv(truth_rows, total_bytes: int) -> bytes:
 def test_submission_over_the_memory_limit_fails_then_the_worker_scores_the_next(
     user, eurosat, truth_rows, settings
 ):
-    """Through services.submission_score (the Celery task's body), in this process:
+    """Through attempt.score_file_submission (the Celery task's body), in this process:
     a 12 MB file (under the kind's size cap) under a 16 MB limit fails with the limit's message; the same
     file is scored at once under a 1 GB limit."""
     content = _padded_csv(truth_rows, 12 << 20)
     settings.EARTHBENCH_SCORING_MEMORY_MB = 16
-    sub, _ = services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(content), filename="p.csv", enqueue=False
     )
-    sub = services.submission_score(submission_id=sub.pk)
+    sub = attempt.score_file_submission(submission_id=sub.pk)
     assert sub.status == Submission.Status.FAILED
     assert sub.error.startswith("exceeded the scoring memory limit of 16 MB"), sub.error
 
     settings.EARTHBENCH_SCORING_MEMORY_MB = 1024
-    again, _ = services.submission_create(
+    again, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(content), filename="q.csv", enqueue=False
     )
-    again = services.submission_score(submission_id=again.pk)
+    again = attempt.score_file_submission(submission_id=again.pk)
     assert again.status == Submission.Status.SCORED, again.error
     assert again.scores.get(split="public").primary_value == 1.0
 
@@ -186,12 +186,12 @@ def test_real_solo_worker_survives_a_file_over_the_limit(
     from tests.platform.worker import celery_worker, wait_for
 
     with celery_worker(tmp_path / "worker.log", EARTHBENCH_SCORING_MEMORY_MB=16) as proc:
-        bad, _ = services.submission_create(
+        bad, _ = intake.submission_create(
             user=user, benchmark=eurosat, file=upload(_padded_csv(truth_rows, 12 << 20)),
             filename="big.csv",
         )
         assert wait_for(lambda: Submission.objects.get(pk=bad.pk).is_finished, timeout=90)
-        good, _ = services.submission_create(
+        good, _ = intake.submission_create(
             user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
         )
         done = wait_for(lambda: Submission.objects.get(pk=good.pk).is_finished, timeout=90)

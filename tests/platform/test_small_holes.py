@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from earthbench import storage
 from earthbench.accounts.services import token_create
 from earthbench.accounts.teams import team_create
-from earthbench.submissions import services
+from earthbench.submissions import intake
 from earthbench.submissions.models import Submission, Upload
 from tests.platform.conftest import UserFactory, upload
 
@@ -45,7 +45,7 @@ def test_every_csv_export_neutralises_formulas(eurosat, perfect_csv, payload):
     u, host = UserFactory(), UserFactory()
     eurosat.hosts.add(host)
     team_create(user=u, benchmark=eurosat, name=f"{payload} team")
-    services.submission_create(user=u, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv",
+    intake.submission_create(user=u, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv",
                                metadata={"method_name": payload})
     h = APIClient()
     h.force_authenticate(host)

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.test.client import ClientHandler, RequestFactory
 
 from earthbench.accounts.models import Team
-from earthbench.submissions import services, uploads
+from earthbench.submissions import attempt, intake, uploads
 from earthbench.submissions.models import Submission
 from tests.platform.conftest import upload
 
@@ -209,10 +209,10 @@ def test_multipart_submit_holds_no_write_lock_while_the_body_streams(api, eurosa
 def test_worker_retries_a_locked_write(user, eurosat, perfect_csv):
     """The web process holds the lock longer than the worker's busy timeout: the
     worker waits and retries instead of raising (the submission stayed queued)."""
-    sub, _ = services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv", enqueue=False
     )
     with busy_timeout(0.2), write_lock_held(release_after=1.5):
-        done = services.submission_score(submission_id=sub.pk)
+        done = attempt.score_file_submission(submission_id=sub.pk)
     assert done is not None and done.status == "scored"
     assert done.attempts == 1

@@ -5,13 +5,13 @@ from django.utils import timezone
 from sklearn.metrics import accuracy_score
 
 from earthbench.accounts.teams import team_of
-from earthbench.submissions import services
+from earthbench.submissions import errors, intake, lifecycle, quota, reaper
 from earthbench.submissions.models import Score, Submission
 from tests.platform.conftest import csv_bytes, upload
 
 
 def submit(user, bench, content, **kw):
-    return services.submission_create(
+    return intake.submission_create(
         user=user, benchmark=bench, file=upload(content), filename="p.csv", **kw
     )
 
@@ -71,7 +71,7 @@ def test_idempotency_key_returns_original_and_conflicts_on_other_body(user, euro
     b, created_b = submit(user, eurosat, perfect_csv, idempotency_key="k1")
     assert created_a and not created_b and a.pk == b.pk
     assert Submission.objects.filter(created_by=user).count() == 1
-    with pytest.raises(services.IdempotencyConflict):
+    with pytest.raises(errors.IdempotencyConflict):
         submit(user, eurosat, half_right_csv, idempotency_key="k1")
 
 
@@ -83,10 +83,10 @@ def test_daily_quota_counts_valid_only_and_resets_at_utc_midnight(user, eurosat,
         submit(user, eurosat, bad)  # invalid uploads do not count
     submit(user, eurosat, perfect_csv)
     submit(user, eurosat, perfect_csv)
-    with pytest.raises(services.QuotaExceeded, match="daily quota of 2"):
+    with pytest.raises(errors.QuotaExceeded, match="daily quota of 2"):
         submit(user, eurosat, perfect_csv)
-    tomorrow = services.utc_day_start() + timedelta(days=1, seconds=1)
-    q = services.quota_for(team=team_of(user=user, benchmark=eurosat), benchmark=eurosat, now=tomorrow)
+    tomorrow = quota.utc_day_start() + timedelta(days=1, seconds=1)
+    q = quota.quota_for(team=team_of(user=user, benchmark=eurosat), benchmark=eurosat, now=tomorrow)
     assert q.used == 0 and q.remaining == 2
     Submission.objects.update(created_at=timezone.now() - timedelta(days=1))
     sub, _ = submit(user, eurosat, perfect_csv)
@@ -96,29 +96,29 @@ def test_daily_quota_counts_valid_only_and_resets_at_utc_midnight(user, eurosat,
 def test_submission_start_refuses_finished_and_duplicate_runs(user, eurosat, perfect_csv, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     sub, _ = submit(user, eurosat, perfect_csv, enqueue=False)
-    first = services.submission_start(submission_id=sub.pk)
+    first = lifecycle.submission_start(submission_id=sub.pk)
     assert first.status == "running"
     # a duplicate message while the first worker is alive does nothing
-    assert services.submission_start(submission_id=sub.pk) is None
+    assert lifecycle.submission_start(submission_id=sub.pk) is None
     # after the retake window without a heartbeat the run is taken over (the first worker died)
     past = timezone.now() - timedelta(hours=2)
     Submission.objects.filter(pk=sub.pk).update(started_at=past, heartbeat_at=past)
-    again = services.submission_start(submission_id=sub.pk)
+    again = lifecycle.submission_start(submission_id=sub.pk)
     assert again is not None and again.attempts == 2
 
 
 def test_reaper_requeues_then_fails_overdue(user, eurosat, perfect_csv, settings):
     settings.EARTHBENCH_MAX_ATTEMPTS = 2
     sub, _ = submit(user, eurosat, perfect_csv, enqueue=False)
-    services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     late = timezone.now() + timedelta(seconds=settings.EARTHBENCH_SCORING_TIMEOUT_S + 5)
     # attempt 1 overdue → requeued (and, eager, scored at once)
-    assert services.reap_stuck_submissions(now=late) == {"requeued": 1, "failed": 0}
+    assert reaper.reap_stuck_submissions(now=late) == {"requeued": 1, "failed": 0}
     sub.refresh_from_db()
     assert sub.status == "scored"
     # a hung second attempt at the attempt limit → failed with a reason
     Submission.objects.filter(pk=sub.pk).update(status="running", attempts=2, started_at=timezone.now())
-    assert services.reap_stuck_submissions(now=late) == {"requeued": 0, "failed": 1}
+    assert reaper.reap_stuck_submissions(now=late) == {"requeued": 0, "failed": 1}
     sub.refresh_from_db()
     assert sub.status == "failed" and "timed out" in sub.error
     assert "reaper" in " ".join(e.note for e in sub.events.all())
@@ -126,24 +126,24 @@ def test_reaper_requeues_then_fails_overdue(user, eurosat, perfect_csv, settings
 
 def test_cancel_only_queued(user, eurosat, perfect_csv):
     sub, _ = submit(user, eurosat, perfect_csv, enqueue=False)
-    services.submission_cancel(submission=sub, user=user)
+    lifecycle.submission_cancel(submission=sub, user=user)
     sub.refresh_from_db()
     assert sub.status == "cancelled"
-    with pytest.raises(services.SubmissionRefused):
-        services.submission_cancel(submission=sub, user=user)
+    with pytest.raises(errors.SubmissionRefused):
+        lifecycle.submission_cancel(submission=sub, user=user)
 
 
 def test_container_kind_refused_where_not_accepted(user, eurosat, perfect_csv):
     eurosat.accepts_containers = False
     eurosat.save()
-    with pytest.raises(services.SubmissionRefused, match="does not accept model containers"):
+    with pytest.raises(errors.SubmissionRefused, match="does not accept model containers"):
         submit(user, eurosat, perfect_csv, kind="container")
 
 
 def test_deadline_closes_submissions(user, eurosat, perfect_csv):
     eurosat.deadline = timezone.now() - timedelta(minutes=1)
     eurosat.save()
-    with pytest.raises(services.SubmissionRefused, match="closed"):
+    with pytest.raises(errors.SubmissionRefused, match="closed"):
         submit(user, eurosat, perfect_csv)
 
 

@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 from scipy.stats import trim_mean
 
 from earthbench.benchmarks.models import Benchmark
-from earthbench.submissions import services
+from earthbench.submissions import intake
 from tests.platform.conftest import UserFactory, upload
 
 
@@ -13,8 +13,8 @@ def test_suite_rows_match_hand_computation(suite, eurosat, perfect_csv, half_rig
     s, twin = suite
     a, b = UserFactory(), UserFactory()
     for bench in (eurosat, twin):
-        services.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
-    services.submission_create(user=b, benchmark=eurosat, file=upload(half_right_csv), filename="p.csv")
+        intake.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
+    intake.submission_create(user=b, benchmark=eurosat, file=upload(half_right_csv), filename="p.csv")
     rows = APIClient().get("/api/v1/benchmarks/mini-suite-v1/leaderboard/").json()["results"]
     top = rows[0]
     assert top["team"] == a.username and top["rank"] == 1
@@ -30,7 +30,7 @@ def test_suite_page_renders_table_and_plot(client, suite, eurosat, perfect_csv):
     s.save()
     a = UserFactory()
     for bench in (eurosat, twin):
-        services.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
+        intake.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
     r = client.get("/benchmarks/mini-suite-v1/leaderboard/")
     assert r.status_code == 200
     body = r.content.decode()
@@ -54,7 +54,7 @@ def test_suite_private_board_hides_member_private_values_before_member_deadline(
     a, host = UserFactory(), UserFactory()
     eurosat.hosts.add(host)
     for bench in (eurosat, twin):
-        services.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
+        intake.submission_create(user=a, benchmark=bench, file=upload(perfect_csv), filename="p.csv")
     url = "/api/v1/benchmarks/mini-suite-v1/leaderboard/?split=private"
     body = APIClient().get(url).json()
     row = body["results"][0]

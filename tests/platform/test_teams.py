@@ -24,13 +24,13 @@ from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.leaderboards.selectors import leaderboard_rows
 from earthbench.leaderboards.suites import suite_rows
-from earthbench.submissions import services
+from earthbench.submissions import intake, quota, selection
 from earthbench.submissions.models import Submission
 from tests.platform.conftest import UserFactory, upload
 
 
 def submit(user, bench, content):
-    sub, _ = services.submission_create(user=user, benchmark=bench, file=upload(content), filename="p.csv")
+    sub, _ = intake.submission_create(user=user, benchmark=bench, file=upload(content), filename="p.csv")
     sub.refresh_from_db()
     return sub
 
@@ -126,7 +126,7 @@ def test_merge_moves_members_and_that_benchmarks_submissions(eurosat, twin, perf
     assert [(r.team, r.submission_id, r.entries) for r in rows] == [("Target", best.pk, 2)]
     assert LeaderboardEntry.objects.filter(team_id=source.pk).count() == 0
     # the quota follows: the merged team has used both teams' submissions of today
-    assert services.quota_for(team=target, benchmark=eurosat).used == 2
+    assert quota.quota_for(team=target, benchmark=eurosat).used == 2
 
 
 def test_exports_and_host_dashboard_name_the_per_benchmark_team(client, eurosat, twin, perfect_csv):
@@ -179,13 +179,13 @@ def test_total_and_selection_limits_of_a_merge(eurosat, perfect_csv):
     s1 = submit(b, eurosat, perfect_csv)
     s2 = submit(b, eurosat, perfect_csv)
     t = submit(a, eurosat, perfect_csv)
-    services.submission_select(submission=t, user=a, selected=True)
-    services.submission_select(submission=s1, user=b, selected=True)
+    selection.submission_select(submission=t, user=a, selected=True)
+    selection.submission_select(submission=s1, user=b, selected=True)
     eurosat.final_selection_count = 1
     eurosat.save()
     with pytest.raises(TeamError, match="2 final selections"):
         team_join(user=b, benchmark=eurosat, code=target.join_code)
-    services.submission_select(submission=s1, user=b, selected=False)
+    selection.submission_select(submission=s1, user=b, selected=False)
     # Total: 4 submissions (2 today) on a benchmark open for 1 day at 2 a day
     Submission.objects.filter(pk__in=[s1.pk, s2.pk]).update(created_at=timezone.now() - timedelta(days=3))
     eurosat.daily_quota = 2
@@ -266,7 +266,7 @@ def test_team_api_per_benchmark(eurosat, twin, perfect_csv):
 
 
 def test_baselines_get_a_team_per_benchmark_and_never_a_participants(eurosat, twin):
-    from earthbench.benchmarks.services import baseline_team
+    from earthbench.submissions.baselines import baseline_team
 
     squatter = UserFactory()
     mine = team_create(user=squatter, benchmark=eurosat, name="Baselines")

@@ -3,7 +3,7 @@
 import pytest
 
 from earthbench.celery import app as celery_app
-from earthbench.submissions import services
+from earthbench.submissions import intake
 from earthbench.submissions.models import Submission
 from tests.platform.conftest import upload
 from tests.platform.worker import celery_worker, wait_for
@@ -21,8 +21,8 @@ def real_broker():
 def test_real_worker_scores_submission(user, eurosat, perfect_csv, truth_rows, real_broker, tmp_path):
     bad = ("id,label\n" + "".join(f"{a},{b}\n" for a, b in truth_rows[:3])).encode()
     with celery_worker(tmp_path / "worker.log"):
-        good, _ = services.submission_create(user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv")
-        failed, _ = services.submission_create(user=user, benchmark=eurosat, file=upload(bad), filename="b.csv")
+        good, _ = intake.submission_create(user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv")
+        failed, _ = intake.submission_create(user=user, benchmark=eurosat, file=upload(bad), filename="b.csv")
         done = wait_for(
             lambda: Submission.objects.filter(pk__in=[good.pk, failed.pk], status__in=["scored", "failed"]).count() == 2,
             timeout=90,

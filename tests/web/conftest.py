@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from earthbench import storage
-from earthbench.submissions import services as sub_services
+from earthbench.submissions import intake, lifecycle, scoring
 from tests.platform import conftest as platform_fixtures
 from tests.platform.conftest import UserFactory, csv_bytes, upload
 
@@ -33,7 +33,7 @@ def eurosat_results(eurosat, perfect_csv, tmp_path) -> dict:
     """Real scores of a perfect file, computed once per test and reused for fake entries."""
     path = tmp_path / "perfect.csv"
     path.write_bytes(perfect_csv)
-    return sub_services.compute_scores(benchmark=eurosat, predictions_path=path)
+    return scoring.compute_scores(benchmark=eurosat, predictions_path=path)
 
 
 def make_scored(
@@ -41,7 +41,7 @@ def make_scored(
 ):
     """A scored submission with ``results`` (its primary value overridden), through
     the real services but without re-running the scorer."""
-    sub, _ = sub_services.submission_create(
+    sub, _ = intake.submission_create(
         user=user,
         benchmark=benchmark,
         file=io.BytesIO(os.urandom(16)),
@@ -49,14 +49,14 @@ def make_scored(
         metadata=meta,
         enqueue=False,
     )
-    sub_services.submission_start(submission_id=sub.pk)
+    lifecycle.submission_start(submission_id=sub.pk)
     res = copy.deepcopy(results)
     if primary is not None:
         for split in res.values():
             split["primary_value"] = primary
             split["metrics"][benchmark.primary_metric] = primary
             split["ci"][benchmark.primary_metric] = [primary - 0.01, primary + 0.01]
-    sub_services.submission_record_scores(submission_id=sub.pk, results=res)
+    lifecycle.submission_record_scores(submission_id=sub.pk, results=res)
     sub.refresh_from_db()
     return sub
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from earthbench.accounts.models import ApiToken
-from earthbench.submissions import services as sub_services
+from earthbench.submissions import attempt, intake
 from earthbench.submissions.models import Submission
 from tests.web.conftest import UserFactory, make_scored, shot, upload
 
@@ -130,7 +130,7 @@ def test_participant_flow(page, eurosat, perfect_csv):
     shot(page, "07-leaderboard")
 
     # a queued submission turns scored without a reload (polling status.json)
-    queued, _ = sub_services.submission_create(
+    queued, _ = intake.submission_create(
         user=sub.created_by,
         benchmark=eurosat,
         file=upload(perfect_csv),
@@ -143,7 +143,7 @@ def test_participant_flow(page, eurosat, perfect_csv):
     expect(row.locator("[data-status]")).to_have_text("queued")
     expect(row.locator("[data-select]")).to_be_hidden()
     page.evaluate("window.__noReload = true")
-    sub_services.submission_score(submission_id=queued.pk)
+    attempt.score_file_submission(submission_id=queued.pk)
     expect(row.locator("[data-status]")).to_have_text("scored", timeout=15000)
     expect(row.locator("[data-score]")).to_have_text("100.00%")
     expect(row.locator("[data-select]")).to_be_visible()

@@ -6,7 +6,7 @@ from rest_framework.views import exception_handler as drf_handler
 
 from earthbench.accounts.teams import TeamError
 from earthbench.benchmarks.selectors import BenchmarkNotFound
-from earthbench.submissions.services import (
+from earthbench.submissions.errors import (
     IdempotencyConflict,
     QuotaExceeded,
     SubmissionRefused,

@@ -17,8 +17,8 @@ from earthbench.api.views import HasScope
 from earthbench.benchmarks import host_services as hs
 from earthbench.benchmarks.bundles import BundleError
 from earthbench.benchmarks.hosting import HostingDenied, can_manage, hosted_benchmarks
+from earthbench.benchmarks.layout import dataset_meta
 from earthbench.benchmarks.models import Benchmark
-from earthbench.benchmarks.services import dataset_meta
 
 
 def _error(status: int, code: str, message: str, field=None) -> Response:

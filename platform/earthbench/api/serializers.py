@@ -48,7 +48,7 @@ class BenchmarkDetailSerializer(BenchmarkSerializer):
 
     def get_max_prediction_bytes(self, obj) -> int | None:
         """Largest prediction file scored (evaluator/limits.py); null without data."""
-        from earthbench.benchmarks.services import prediction_cap_of
+        from earthbench.benchmarks.layout import prediction_cap_of
 
         cap = prediction_cap_of(obj)
         return cap.total if cap else None

@@ -37,7 +37,7 @@ from earthbench.leaderboards.selectors import (
 )
 from earthbench.leaderboards.selectors import visible_splits as _visible_splits
 from earthbench.leaderboards.suites import is_suite, suite_hidden_members, suite_rows
-from earthbench.submissions import services, uploads
+from earthbench.submissions import intake, lifecycle, quota, selection, uploads
 from earthbench.submissions.models import Score, Submission, Upload
 
 
@@ -234,30 +234,15 @@ class SubmissionListCreate(generics.GenericAPIView):
         ser = s.SubmissionCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         d = ser.validated_data
-        key = request.headers.get("Idempotency-Key", "").strip()
-        chunked = None
-        if d.get("upload"):
-            chunked = Upload.objects.filter(uuid=d["upload"], user=request.user).first()
-            if chunked is None:
-                raise ValidationError({"upload": "no such upload"})
-            repeat = bool(key) and Submission.objects.filter(created_by=request.user, idempotency_key=key).exists()
-            fileobj, filename = uploads.upload_open(upload=chunked, idempotent_repeat=repeat), chunked.filename
-        else:
-            fileobj, filename = d["file"], d["file"].name
-        try:
-            sub, created = services.submission_create(
-                user=request.user,
-                benchmark=d["benchmark"],
-                file=fileobj,
-                filename=filename,
-                kind=d["kind"],
-                metadata={k: d.get(k, "") for k in services.METADATA_FIELDS},
-                idempotency_key=key,
-                consume_upload=chunked,
-            )
-        finally:
-            if chunked is not None:
-                fileobj.close()
+        sub, created = intake.submission_create(
+            user=request.user,
+            benchmark=d["benchmark"],
+            file=d.get("file"),
+            upload=d.get("upload"),
+            kind=d["kind"],
+            metadata={k: d.get(k, "") for k in intake.METADATA_FIELDS},
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+        )
         sub = Submission.objects.select_related("benchmark", "team").get(pk=sub.pk)
         body = s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -285,7 +270,7 @@ class SubmissionDetail(APIView):
 class SubmissionCancel(SubmissionDetail):
     @extend_schema(request=None, responses=s.SubmissionSerializer)
     def post(self, request, pk):
-        sub = services.submission_cancel(submission=self._get(request, pk), user=request.user)
+        sub = lifecycle.submission_cancel(submission=self._get(request, pk), user=request.user)
         return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
 
 
@@ -298,7 +283,7 @@ class MyQuota(APIView):
     def get(self, request):
         slug = request.query_params.get("benchmark", "")
         bench = published_benchmark(slug)
-        q = services.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
+        q = quota.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
         return Response(
             s.QuotaSerializer(
                 {"benchmark": bench.slug, "limit": q.limit, "used": q.used, "remaining": q.remaining,
@@ -321,7 +306,7 @@ class SubmissionSelect(SubmissionDetail):
         return self._set(request, pk, False)
 
     def _set(self, request, pk, selected):
-        sub = services.submission_select(submission=self._get(request, pk), user=request.user, selected=selected)
+        sub = selection.submission_select(submission=self._get(request, pk), user=request.user, selected=selected)
         return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
 
 
@@ -332,12 +317,12 @@ class SubmissionHide(SubmissionDetail):
     def post(self, request, pk):
         ser = s.HideSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        sub = services.submission_hide(submission=self._get(request, pk), by=request.user, reason=ser.validated_data["reason"])
+        sub = selection.submission_hide(submission=self._get(request, pk), by=request.user, reason=ser.validated_data["reason"])
         return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
 
     @extend_schema(request=None, responses=s.SubmissionSerializer)
     def delete(self, request, pk):
-        sub = services.submission_hide(submission=self._get(request, pk), by=request.user, reason="", hidden=False)
+        sub = selection.submission_hide(submission=self._get(request, pk), by=request.user, reason="", hidden=False)
         return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
 
 

@@ -44,7 +44,7 @@ class BenchmarkAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-score all submissions (keeps old scores)")
     def rescore(self, request, queryset):
-        from earthbench.submissions.services import benchmark_rescore
+        from earthbench.submissions.lifecycle import benchmark_rescore
 
         n = sum(benchmark_rescore(benchmark=b) for b in queryset)
         self.message_user(request, f"{n} submissions queued for re-scoring")

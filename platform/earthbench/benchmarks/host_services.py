@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from benchmarks.catalog import BenchmarkSpec
 from benchmarks.generators import DemoData
 from earthbench import storage
-from earthbench.benchmarks import services
+from earthbench.benchmarks import layout, services
 from earthbench.benchmarks.bundles import Bundle, BundleError, bundle_load, scoring_key
 from earthbench.benchmarks.host_edits import (  # noqa: F401 - re-exported for the views
     LIMIT_KEYS,
@@ -29,6 +29,9 @@ from earthbench.benchmarks.hosting import (
     require_manage,
 )
 from earthbench.benchmarks.models import Benchmark
+from earthbench.submissions import baselines, intake, uploads
+from earthbench.submissions.errors import SubmissionRefused
+from earthbench.submissions.models import Submission, Upload
 
 VERSION_RE = re.compile(r"^(?P<family>.+)-v(?P<n>[0-9]+)$")
 
@@ -91,12 +94,10 @@ def _create(bundle: Bundle, *, slug: str, user, previous: Benchmark | None, note
         raise BundleError(f"benchmark.yaml: field 'slug': {slug!r} already exists") from None
     try:
         _install(bench, bundle)
-        services.benchmark_ensure_baseline(benchmark=bench)
+        baselines.baseline_ensure(benchmark=bench)
     except BaseException:
         # Nothing half-made stays behind.
         shutil.rmtree(storage.benchmark_dir(slug), ignore_errors=True)
-        from earthbench.submissions.models import Submission
-
         Submission.objects.filter(benchmark=bench).delete()
         bench.delete()
         raise
@@ -128,10 +129,6 @@ def completed_upload_path(*, user, upload_id):
     runs and given back if the block fails, so one upload makes one benchmark
     even when two requests race for it."""
     import uuid
-
-    from earthbench.submissions import uploads
-    from earthbench.submissions.models import Upload
-    from earthbench.submissions.services import SubmissionRefused
 
     try:
         up = Upload.objects.filter(uuid=uuid.UUID(str(upload_id)), user=user).first()
@@ -215,11 +212,11 @@ def next_version_slug(slug: str) -> str:
 
 
 def _current_key(bench: Benchmark) -> dict | None:
-    meta = services.dataset_meta(bench) or {}
+    meta = layout.dataset_meta(bench) or {}
     key = meta.get("scoring_key")
     if key is None:
         return None
-    splits = storage.read_json(storage.private_dir(bench.slug) / "splits.json")
+    splits = layout.require(bench).splits
     return scoring_key(
         task_kind=bench.task_kind, metrics=bench.metrics, primary=bench.primary_metric,
         options=bench.options, truth_sha256=meta.get("truth_sha256"), splits=splits,
@@ -276,7 +273,7 @@ def _update_in_place(bench: Benchmark, bundle: Bundle, *, user, display: str) ->
     before = {f: _jsonable(getattr(bench, f)) for f in TRACKED}
     services.benchmark_sync(spec=_spec(bundle, bench.slug))
     _install(bench, bundle)
-    services.benchmark_ensure_baseline(benchmark=bench)
+    baselines.baseline_ensure(benchmark=bench)
     bench.refresh_from_db()
     changed = []
     for f in TRACKED:
@@ -297,7 +294,7 @@ def _jsonable(v):
 
 def benchmark_set_published(*, user, benchmark: Benchmark, published: bool) -> Benchmark:
     require_manage(user=user, benchmark=benchmark)
-    if published and services.dataset_meta(benchmark) is None:
+    if published and layout.dataset_meta(benchmark) is None:
         raise BundleError(f"{benchmark.slug}: no data installed; upload a bundle first")
     with transaction.atomic():
         bench = Benchmark.objects.select_for_update().get(pk=benchmark.pk)
@@ -317,9 +314,6 @@ def rescore_into_new_version(*, user, new: Benchmark, old: Benchmark | None = No
     """Queue the old version's scored prediction submissions on the new version
     (same team, author, file and metadata); the old board keeps its numbers.
     Idempotent: a submission already carried over is skipped."""
-    from earthbench.submissions.models import Submission
-    from earthbench.submissions.services import _enqueue, _event
-
     old = old or new.previous_version
     if old is None:
         raise BundleError(f"{new.slug} is not a new version of another benchmark")
@@ -330,28 +324,11 @@ def rescore_into_new_version(*, user, new: Benchmark, old: Benchmark | None = No
         benchmark=old, status=Submission.Status.SCORED, kind=Submission.Kind.PREDICTIONS,
         is_baseline=False, is_hidden=False,
     ).order_by("pk"):
-        key = f"rescore:{sub.uuid}:{new.slug}"
-        if Submission.objects.filter(created_by=sub.created_by, idempotency_key=key).exists():
-            continue
-        with storage.absolute(sub.file_path).open("rb") as fh:
-            import uuid as uuidlib
-
-            new_uuid = uuidlib.uuid4()
-            rel, sha, size = storage.store_fileobj(
-                fh, rel_dir=f"submissions/{new_uuid}", filename=sub.file_name,
-                max_bytes=max(sub.file_size, 1),
-            )
-        with transaction.atomic():
-            copy = Submission.objects.create(
-                uuid=new_uuid, benchmark=new, team=sub.team, created_by=sub.created_by,
-                kind=sub.kind, file_path=rel, file_name=sub.file_name, file_sha256=sha,
-                file_size=size, idempotency_key=key, counts_against_quota=False,
-                method_name=sub.method_name, description=sub.description,
-                paper_url=sub.paper_url, code_url=sub.code_url, git_commit=sub.git_commit,
-            )
-            _event(copy, copy.status, f"re-scored from {old.slug} #{sub.pk}")
-            _enqueue(copy)
-        n += 1
+        copy = intake.submission_copy(
+            source=sub, benchmark=new, idempotency_key=f"rescore:{sub.uuid}:{new.slug}",
+            note=f"re-scored from {old.slug} #{sub.pk}",
+        )
+        n += copy is not None
     record_change(benchmark=new, user=user, action="rescore", old=old.slug, new=n,
                   note=f"{n} submission(s) of {old.slug} queued on {new.slug}")
     return n

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from earthbench.benchmarks.layout import TEST_INPUTS
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
@@ -145,7 +147,7 @@ def render_previews(public: Path, out: Path, *, n_test: int = 4, n_train: int = 
     """Write ``out/*.png`` and ``out/previews.json``; returns the entries."""
     out.mkdir(parents=True, exist_ok=True)
     items: list[dict] = []
-    for i, path in enumerate(_inputs(public / "test")[:n_test]):
+    for i, path in enumerate(_inputs(public / TEST_INPUTS)[:n_test]):
         try:
             rgb, how = composite(_read(path))
         except Exception as exc:  # an odd file must not stop the install

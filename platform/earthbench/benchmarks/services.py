@@ -1,4 +1,6 @@
-"""Catalog → database, demo data → storage."""
+"""Catalog → database, demo data → storage (layout: ``benchmarks/layout.py``).
+
+Baselines are submissions: ``submissions.baselines`` submits and scores them."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from benchmarks import generators
 from benchmarks.catalog import BenchmarkSpec, load_catalog
 from benchmarks.splits import assign_splits
 from earthbench import storage
-from earthbench.benchmarks import previews
+from earthbench.benchmarks import layout, previews
 from earthbench.benchmarks.models import Benchmark, Split
 
 log = logging.getLogger(__name__)
@@ -137,8 +139,7 @@ def install_dataset(
         base_name = "baseline" + "".join(data.baseline_path.suffixes)
         shutil.copy2(data.baseline_path, staging / "private" / base_name)
         meta["baseline"] = base_name
-    storage.write_json_atomic(staging / "private" / "splits.json", splits)
-    storage.write_json_atomic(staging / "private" / "meta.json", meta)
+    layout.write_private(staging / "private", splits=splits, meta=meta)
     _zip_dir(staging / "public", staging / "public.zip")
     previews.render_previews(staging / "public", staging / "previews")
     old = bdir.with_name(bdir.name + ".old")
@@ -154,25 +155,6 @@ def install_dataset(
             )
 
 
-def dataset_meta(benchmark: Benchmark) -> dict | None:
-    path = storage.private_dir(benchmark.slug) / "meta.json"
-    return storage.read_json(path) if path.exists() else None
-
-
-def prediction_cap_of(benchmark: Benchmark, splits: dict | None = None):
-    """The kind's cap on a prediction file for this benchmark's test set
-    (``evaluator.limits``), or None while no dataset is installed."""
-    from evaluator.limits import prediction_cap
-
-    if splits is None:
-        path = storage.private_dir(benchmark.slug) / "splits.json"
-        if not path.exists():
-            return None
-        splits = storage.read_json(path)
-    n = len({sid for ids in splits.values() for sid in ids})
-    return prediction_cap(benchmark.task_kind, n)
-
-
 def ensure_previews(benchmark: Benchmark) -> None:
     """Render the data tab's previews of an installed dataset that has none."""
     bdir = storage.benchmark_dir(benchmark.slug)
@@ -185,7 +167,7 @@ def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool
     demo = benchmark.spec.get("demo")
     if not demo:
         return False
-    meta = dataset_meta(benchmark)
+    meta = layout.dataset_meta(benchmark)
     if meta and not force:
         if meta["source"] != "demo":
             return False  # a real import is never overwritten by demo data
@@ -217,73 +199,3 @@ def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool
 def catalog_sync(*, root: Path | None = None) -> list[Benchmark]:
     specs = load_catalog(root) if root else load_catalog()
     return [benchmark_sync(spec=spec) for spec in specs]
-
-
-BASELINE_USERNAME = "baseline"
-
-
-def baseline_user():
-    from django.contrib.auth import get_user_model
-
-    user, created = get_user_model().objects.get_or_create(
-        username=BASELINE_USERNAME, defaults={"is_active": False}
-    )
-    if created:
-        user.set_unusable_password()
-        user.save()
-    return user
-
-
-def baseline_team(*, benchmark: Benchmark):
-    """The "Baselines" team of ``benchmark`` (one per benchmark, like every team)."""
-    from earthbench.accounts.models import Membership, Team
-
-    user = baseline_user()
-    team = Team.objects.filter(benchmark=benchmark, memberships__user=user).first()
-    if team is None:
-        # "Baselines" unless a participant took the name on this benchmark first.
-        taken = Team.objects.filter(benchmark=benchmark, name__iexact="Baselines").exists()
-        name = "Baselines (platform)" if taken else "Baselines"
-        team = Team.objects.create(benchmark=benchmark, name=name, is_personal=False)
-        Membership.objects.create(
-            team=team, user=user, benchmark=benchmark, role=Membership.Role.OWNER
-        )
-    return team
-
-
-def benchmark_ensure_baseline(*, benchmark: Benchmark):
-    """Submit and score the installed baseline unless that exact file already is."""
-    from earthbench.submissions.models import Submission
-    from earthbench.submissions.services import submission_create, submission_score
-
-    meta = dataset_meta(benchmark)
-    if not meta or not meta.get("baseline"):
-        return None
-    path = storage.private_dir(benchmark.slug) / meta["baseline"]
-    import hashlib
-
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    existing = Submission.objects.filter(
-        benchmark=benchmark, is_baseline=True, file_sha256=sha, status=Submission.Status.SCORED
-    ).first()
-    if existing:
-        return existing
-    # Older baselines (from an earlier dataset) leave the board.
-    from earthbench.leaderboards.services import leaderboard_refresh_benchmark
-
-    Submission.objects.filter(benchmark=benchmark, is_baseline=True).update(
-        is_hidden=True, hidden_reason="superseded baseline"
-    )
-    leaderboard_refresh_benchmark(benchmark=benchmark)
-    baseline_team(benchmark=benchmark)
-    with open(path, "rb") as fh:
-        sub, _ = submission_create(
-            user=baseline_user(),
-            benchmark=benchmark,
-            file=fh,
-            filename=path.name,
-            metadata={"method_name": meta.get("baseline_name", "baseline")},
-            is_baseline=True,
-            enqueue=False,
-        )
-    return submission_score(submission_id=sub.pk)

@@ -4,7 +4,7 @@ messages, and a retry for writes that meet SQLite's lock.
 - While a task scores, a thread of its worker writes ``Submission.heartbeat_at``
   every ``EARTHBENCH_HEARTBEAT_S`` (only for the attempt it started, so a run
   that was taken over is never refreshed by its old worker).
-- ``reap_lost_runs`` (the reaper task, from beat) requeues a ``running``
+- ``reaper.reap_lost_runs`` (the reaper task, from beat) requeues a ``running``
   submission whose heartbeat is older than ``EARTHBENCH_HEARTBEAT_TIMEOUT_S``
   (its worker died: SIGKILL, OOM, power), and a ``queued`` one older than
   ``EARTHBENCH_QUEUED_ORPHAN_S`` that has no message waiting in the broker (the
@@ -24,7 +24,7 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, connection, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -176,46 +176,6 @@ def _lost_reason(sub: Submission) -> str:
 def _heartbeat_stale(now: datetime) -> Q:
     cut = now - timedelta(seconds=settings.EARTHBENCH_HEARTBEAT_TIMEOUT_S)
     return Q(heartbeat_at__lt=cut) | Q(heartbeat_at__isnull=True, started_at__lt=cut)
-
-
-def reap_lost_runs(*, now: datetime | None = None) -> dict[str, int]:
-    """Requeue (or fail, once attempts are used up) runs whose worker died and
-    queued submissions whose message is gone."""
-    from earthbench.submissions import services
-
-    now = now or timezone.now()
-    counts = {"requeued": 0, "failed": 0}
-    running = Submission.Status.RUNNING
-    for pk in Submission.objects.filter(_heartbeat_stale(now), status=running).values_list("pk", flat=True):
-        with transaction.atomic():
-            sub = Submission.objects.select_for_update().filter(_heartbeat_stale(now), pk=pk, status=running).first()
-            if sub is None:  # it beat, finished or was taken over meanwhile
-                continue
-            if sub.attempts >= settings.EARTHBENCH_MAX_ATTEMPTS:
-                services._finish_failed(sub, _lost_reason(sub), counts=False)
-                counts["failed"] += 1
-            else:
-                services.submission_requeue(submission=sub, note="reaper: no heartbeat, requeued")
-                counts["requeued"] += 1
-    orphan_cut = now - timedelta(seconds=settings.EARTHBENCH_QUEUED_ORPHAN_S)
-    queued = list(
-        Submission.objects.filter(status=Submission.Status.QUEUED, updated_at__lt=orphan_cut)
-        .values_list("pk", flat=True)
-    )
-    waiting = waiting_submission_ids() if queued else set()
-    if waiting is None:
-        return counts
-    for pk in queued:
-        if pk in waiting:
-            continue
-        with transaction.atomic():
-            sub = Submission.objects.select_for_update().filter(
-                pk=pk, status=Submission.Status.QUEUED, updated_at__lt=orphan_cut
-            ).first()
-            if sub is not None:
-                services.submission_requeue(submission=sub, note="reaper: no message in the broker, requeued")
-                counts["requeued"] += 1
-    return counts
 
 
 def last_alive(sub: Submission) -> datetime | None:

@@ -21,7 +21,7 @@ lives on.
   child initialises CUDA for itself.
 
 Both prediction-file and container submissions reach the evaluator through
-``services.compute_scores``, which calls :func:`run_limited` in one place.
+``scoring.compute_scores``, which calls :func:`run_limited` in one place.
 """
 
 from __future__ import annotations

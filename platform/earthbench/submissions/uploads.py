@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from earthbench import storage
+from earthbench.submissions.errors import SubmissionRefused
 from earthbench.submissions.models import Upload
-from earthbench.submissions.services import SubmissionRefused
 
 CHUNK_MAX = 64 * 1024 * 1024
 
@@ -112,14 +112,14 @@ def upload_complete(*, upload: Upload, sha256: str) -> Upload:
     return up
 
 
-def upload_open(*, upload: Upload, idempotent_repeat: bool = False):
-    """The completed upload's bytes for ``submission_create``. A consumed upload
-    may only be read again for an idempotent repeat of the same submission."""
+def upload_open(*, upload: Upload):
+    """The bytes of a completed upload that is not used yet (``intake`` answers
+    an idempotent repeat of a consumed one without reading it again)."""
     if upload.status == Upload.Status.OPEN:
         raise SubmissionRefused(
             f"upload is incomplete ({upload.offset} of {upload.size} bytes)", field="upload"
         )
-    if upload.status == Upload.Status.CONSUMED and not idempotent_repeat:
+    if upload.status == Upload.Status.CONSUMED:
         raise SubmissionRefused("this upload was already used by a submission", field="upload")
     return open(storage.absolute(upload.rel_path), "rb")
 

@@ -23,10 +23,10 @@ from earthbench.benchmarks.hosting import (
     change_log,
     hosted_benchmarks,
 )
+from earthbench.benchmarks.layout import dataset_meta
 from earthbench.benchmarks.models import Benchmark
-from earthbench.benchmarks.services import dataset_meta
 from earthbench.leaderboards.selectors import is_host, leaderboard_rows
-from earthbench.submissions.services import benchmark_rescore
+from earthbench.submissions.lifecycle import benchmark_rescore
 from earthbench.web import selectors
 from earthbench.web.forms import BenchmarkYamlForm
 from earthbench.web.services import benchmark_create_from_yaml

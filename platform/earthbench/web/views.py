@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from earthbench import storage
 from earthbench.accounts.teams import team_of
-from earthbench.benchmarks import services as bench_services
+from earthbench.benchmarks import layout
 from earthbench.benchmarks.models import Benchmark
 from earthbench.benchmarks.previews import read_previews
 from earthbench.leaderboards import plots
@@ -30,7 +30,7 @@ from earthbench.leaderboards.selectors import (
     submission_standings,
 )
 from earthbench.leaderboards.suites import is_suite, suite_hidden_members, suite_rows
-from earthbench.submissions import services
+from earthbench.submissions import errors, intake, quota, selection
 from earthbench.submissions.models import Submission
 from earthbench.web import datafiles, selectors
 from earthbench.web.forms import SubmitForm
@@ -155,7 +155,7 @@ def benchmark_data_tab(request, slug):
             "description", ""
         ),
         command=_evaluator_command(bench, predictions),
-        prediction_cap=bench_services.prediction_cap_of(bench),
+        prediction_cap=layout.prediction_cap_of(bench),
         options_json=json.dumps(bench.options, ensure_ascii=False)
         if bench.options
         else "",
@@ -242,7 +242,7 @@ def benchmark_leaderboard(request, slug):
 def _quota(request, bench):
     if not request.user.is_authenticated:
         return None
-    return services.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
+    return quota.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
 
 
 def benchmark_submit(request, slug):
@@ -282,15 +282,15 @@ def _submit_post(request, bench):
         return refuse("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()))
     d = form.cleaned_data
     try:
-        sub, _ = services.submission_create(
+        sub, _ = intake.submission_create(
             user=request.user,
             benchmark=bench,
             file=d["file"],
             filename=d["file"].name,
             kind=d["kind"],
-            metadata={k: d.get(k, "") for k in services.METADATA_FIELDS},
+            metadata={k: d.get(k, "") for k in intake.METADATA_FIELDS},
         )
-    except services.SubmissionRefused as exc:
+    except errors.SubmissionRefused as exc:
         return refuse(str(exc))
     if wants_json:
         return JsonResponse(
@@ -403,8 +403,8 @@ def submission_select_view(request, pk):
     sub = _own_submission(request, pk)
     selected = request.POST.get("selected") == "1"
     try:
-        services.submission_select(submission=sub, user=request.user, selected=selected)
-    except services.SubmissionRefused as exc:
+        selection.submission_select(submission=sub, user=request.user, selected=selected)
+    except errors.SubmissionRefused as exc:
         messages.error(request, str(exc))
     else:
         verb = "selected as final" if selected else "no longer selected"
@@ -418,13 +418,13 @@ def submission_hide_view(request, pk):
     sub = _own_submission(request, pk)
     hidden = request.POST.get("hidden", "1") == "1"
     try:
-        services.submission_hide(
+        selection.submission_hide(
             submission=sub,
             by=request.user,
             reason=request.POST.get("reason", ""),
             hidden=hidden,
         )
-    except services.SubmissionRefused as exc:
+    except errors.SubmissionRefused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(

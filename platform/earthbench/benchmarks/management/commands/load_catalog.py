@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from benchmarks.catalog import CatalogError
 from earthbench.benchmarks import services
+from earthbench.submissions.baselines import baseline_ensure
 
 
 class Command(BaseCommand):
@@ -30,7 +31,7 @@ class Command(BaseCommand):
                 continue
             try:
                 made = services.benchmark_prepare_demo(benchmark=bench, force=opts["force"])
-                sub = services.benchmark_ensure_baseline(benchmark=bench)
+                sub = baseline_ensure(benchmark=bench)
             except Exception as exc:  # one broken benchmark must not stop the others
                 problems.append(bench.slug)
                 self.stderr.write(f"{bench.slug}: FAILED: {type(exc).__name__}: {exc}")

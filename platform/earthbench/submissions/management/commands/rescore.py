@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from earthbench.benchmarks.models import Benchmark
-from earthbench.submissions.services import benchmark_rescore
+from earthbench.submissions.lifecycle import benchmark_rescore
 
 
 class Command(BaseCommand):
