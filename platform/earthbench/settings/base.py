@@ -166,6 +166,9 @@ EARTHBENCH_DB_RETRIES = int(os.environ.get("EARTHBENCH_DB_RETRIES", 8))
 # and the GPU this worker owns (one worker per GPU, concurrency 1).
 EARTHBENCH_SANDBOX_DIR = Path(os.environ.get("EARTHBENCH_SANDBOX_DIR", VAR_DIR / "sandbox"))
 EARTHBENCH_WORKER_GPU_UUID = os.environ.get("EARTHBENCH_WORKER_GPU_UUID", "")
+# What runs a model container (submissions/backends.py): "docker" (the hardened
+# sandbox on the Docker engine) or "fake" (no engine; tests and development).
+EARTHBENCH_SANDBOX_BACKEND = os.environ.get("EARTHBENCH_SANDBOX_BACKEND", "docker")
 
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2  # larger uploads stream to a temp file
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2

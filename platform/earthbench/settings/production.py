@@ -11,6 +11,12 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if len(SECRET_KEY) < 50 or SECRET_KEY.startswith("dev-"):
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a long random value")
 
+if EARTHBENCH_SANDBOX_BACKEND != "docker":  # noqa: F405
+    raise ImproperlyConfigured(
+        "EARTHBENCH_SANDBOX_BACKEND must be 'docker' in production (the fake backend "
+        "runs nothing and is for tests)"
+    )
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = os.environ.get("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
 SESSION_COOKIE_SECURE = True
