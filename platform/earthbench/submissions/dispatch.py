@@ -31,7 +31,8 @@ def send(name: str, **kwargs):
     it here, so the app's autodiscovered tasks are loaded to find it by name."""
     app = current_app
     if app.conf.task_always_eager:
-        app.loader.import_default_modules()
+        if name not in app.tasks:
+            app.loader.import_default_modules()
         return app.tasks[name].apply_async(kwargs=kwargs)
     return app.send_task(name, kwargs=kwargs)
 
