@@ -47,7 +47,7 @@ class; ``compute(index)`` concatenates those (image order of ``index``, then a
 stable sort by score as pycocotools) and computes AP, so a split's mAP equals
 scoring that split alone. Sample ids = all truth images (also those without GT).
 
-Formats: see :mod:`evaluator.formats_detection` (DOTA Task1/Task2 ZIP, COCO
+Formats: see :mod:`evaluator.formats` (DOTA Task1/Task2 ZIP, COCO
 results JSON; truth DOTA labelTxt, COCO instances JSON, DIOR-R/HRSC XML).
 References: DOTA devkit ``voc_eval`` (package ``dotadevkit``), pycocotools.
 """
@@ -62,7 +62,8 @@ from evaluator import detection_coco as dc
 from evaluator.detection_options import check_options, class_codes
 from evaluator.detection_ties import devkit_rank
 from evaluator.errors import ValidationError
-from evaluator.formats_detection import Table, Truth, read_predictions, read_truth
+from evaluator.formats.boxes import Table, Truth
+from evaluator.formats.detection import read_predictions, read_truth
 from evaluator.geometry import (
     hbb_area,
     hbb_intersection_pairs,

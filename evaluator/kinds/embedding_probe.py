@@ -71,6 +71,7 @@ from typing import IO, Any
 import numpy as np
 
 from evaluator.errors import ValidationError
+from evaluator.ids import unique_id_rows
 from evaluator.io import Source, check_zip_members, iter_csv, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.classification import read_label_table
@@ -184,10 +185,8 @@ def read_embeddings(source: Source) -> tuple[list[str], np.ndarray, str]:
             f"{where}: {len(first)} embedding(s) contain NaN or infinity, e.g. id "
             f"{preview(first, 3)}"
         )
-    seen: set[str] = set()
-    dups = [x for x in ids if x in seen or seen.add(x)]
-    if dups:
-        raise ValidationError(f"{where}: duplicate id(s) in 'ids': {preview(dups)}")
+    for _ in unique_id_rows(enumerate(ids), f"{where} 'ids'", unit="row", id_of=str):
+        pass
     return ids, emb.astype(np.float64), where
 
 

@@ -19,7 +19,8 @@ import pytest
 
 from evaluator import api
 from evaluator.errors import ValidationError
-from evaluator.formats_detection import read_truth, rotated_rect_corners
+from evaluator.formats.detection import read_truth
+from evaluator.formats.voc_xml import rotated_rect_corners
 from evaluator.io import open_source
 
 REPO = Path(__file__).resolve().parents[2]
@@ -552,7 +553,7 @@ def test_coco_validation_errors(tmp_path):
             api.score("detection", p, gt_path, {"ap_mode": "coco"})
         assert needle in str(exc.value)
     p.write_text('[{"image_id": 1,')
-    with pytest.raises(ValidationError, match="results.json line 1: invalid JSON"):
+    with pytest.raises(ValidationError, match=r"results.json line 1 column \d+: invalid JSON"):
         api.score("detection", p, gt_path)
 
 

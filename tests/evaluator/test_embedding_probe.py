@@ -204,7 +204,8 @@ def test_guard_missing_train_and_test_ids(tmp_path, case):
 def test_guard_duplicate_and_extra_ids(tmp_path, case):
     ids, emb, _, _ = case
     with pytest.raises(
-        ValidationError, match=r"duplicate id\(s\) in 'ids': 'img_0000'"
+        ValidationError,
+        match=rf"'ids' row {len(ids)}: duplicate id 'img_0000' \(first on row 0\)",
     ):
         score(tmp_path, case, [*ids, ids[0]], np.vstack([emb, emb[:1]]))
     with pytest.raises(

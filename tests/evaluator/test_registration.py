@@ -390,7 +390,7 @@ def test_missing_duplicate_and_partial(small):
     write_log(tmp / "p" / "kitchen.log", [blocks[0], blocks[0], blocks[2]])
     with pytest.raises(
         ValidationError,
-        match=r"kitchen.log line 6: duplicate pair 0 2 \(first on line 1\)",
+        match=r"kitchen.log line 6: duplicate pair '0 2' \(first on line 1\)",
     ):
         score(tmp)
     write_log(tmp / "p" / "kitchen.log", [blocks[0], blocks[2], (0, 1, 5, np.eye(4))])
