@@ -303,8 +303,12 @@ def _coco_results_fast(data: list, fn: str, categories: dict, resolve_id):
         return None
     with_bbox = all("bbox" in d for d in data)
     with_poly = all("poly" in d for d in data)
-    if not (with_bbox or with_poly) or any(("poly" in d) != with_poly for d in data):
-        return None  # mixed geometry: rare, read item by item
+    if not (with_bbox or with_poly) or any(
+        ("poly" in d) != with_poly or ("bbox" in d) != with_bbox for d in data
+    ):
+        # mixed geometry (a 'bbox' beside some polygons is kept as given, not
+        # replaced by the polygon's envelope): rare, read item by item
+        return None
     hbb = _xywh_rows([d["bbox"] for d in data]) if with_bbox else None
     poly = _numeric_rows([d["poly"] for d in data], 8) if with_poly else None
     if (with_bbox and hbb is None) or (with_poly and poly is None):
