@@ -316,7 +316,7 @@ def test_coco_ties_follow_pycocotools_order(tmp_path):
 
 def test_hand_computed_voc():
     """Two GT, detections TP(0.9), FP(0.8), TP(0.7): P=[1, .5, .67], R=[.5, .5, 1]."""
-    from evaluator.kinds.detection import voc_ap
+    from evaluator.detection_matching import voc_ap
 
     tp, fp = np.array([1, 0, 1]), np.array([0, 1, 0])
     # all-point: 0.5·1 + 0.5·(2/3)

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 from evaluator import api, cli
 from evaluator.errors import ValidationError
-from evaluator.kinds import embedding_probe
+from evaluator.formats import embeddings
 
 
 def make_case(seed: int, n: int = 120, d: int = 16, n_classes: int = 4):
@@ -240,12 +240,12 @@ def test_guard_dtypes_and_shapes(tmp_path, case):
 
 def test_guard_size_caps(tmp_path, case, monkeypatch):
     ids, emb, _, _ = case
-    wide = np.zeros((len(ids), embedding_probe.MAX_DIM + 1), dtype=np.float32)
+    wide = np.zeros((len(ids), embeddings.MAX_DIM + 1), dtype=np.float32)
     with pytest.raises(
         ValidationError, match=r"embedding dimension 16385 not in 1..16384"
     ):
         score(tmp_path, case, ids, wide)
-    monkeypatch.setattr(embedding_probe, "MAX_VALUES", 100)
+    monkeypatch.setattr(embeddings, "MAX_VALUES", 100)
     with pytest.raises(ValidationError, match=r"30 x 4 = 120 values exceed the limit"):
         score(tmp_path, case, ids, emb)
 
