@@ -8,13 +8,20 @@ from collections.abc import Iterator
 from typing import Any
 
 from evaluator.errors import ValidationError
+from evaluator.ids import parse_id_object
 from evaluator.io import Source, parse_json, read_text
 
 
-def load_json(source: Source, name: str) -> Any:
-    """Parsed JSON of one member (UTF-8 checked), errors with line/column."""
+def load_json(source: Source, name: str, *, id_keys: str | None = None) -> Any:
+    """Parsed JSON of one member (UTF-8 checked), errors with line/column.
+
+    ``id_keys`` (the noun, e.g. ``"caption_id"``): the object's keys are ids, so
+    a repeated key is an error naming both lines (:func:`evaluator.ids.parse_id_object`)
+    instead of silently keeping the last."""
     text = read_text(source, name)
     try:
+        if id_keys is not None:
+            return parse_id_object(text, source.where(name), parse_json, noun=id_keys)
         return parse_json(text, source.where(name))
     except json.JSONDecodeError as exc:
         raise ValidationError(

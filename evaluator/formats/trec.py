@@ -11,7 +11,7 @@ from evaluator.io import Source, read_text
 def read_pairs_truth(source: Source, name: str) -> dict[str, str]:
     """JSON object ``{caption_id: image_id}`` (several captions per image)."""
     where = source.where(name)
-    data = load_json(source, name)
+    data = load_json(source, name, id_keys="caption_id")
     if not isinstance(data, dict) or not data:
         raise ValidationError(
             f"{where}: expected a JSON object {{caption_id: image_id}}"

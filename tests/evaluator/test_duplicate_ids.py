@@ -167,3 +167,20 @@ def test_second_file_for_an_id_names_both_files(kind, tmp_path):
         evaluator.evaluate(kind, pred, case.truth, case.options)
     msg = str(exc.value)
     assert f"two files for id {IDS[1]!r}" in msg and f"again/{name}" in msg, msg
+
+
+@pytest.mark.parametrize("kind", ["retrieval", "scene-graph", "image-matching"])
+def test_truth_object_keyed_by_id_refuses_a_repeated_key(kind, tmp_path):
+    """JSON parsers keep the last of two equal keys; a truth file keyed by id
+    must not lose a sample that way."""
+    case = build(kind, tmp_path / "case")
+    pairs = list(json.loads(case.truth.read_text()).items())
+    pairs.append(pairs[1])
+    body = ",\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in pairs)
+    case.truth.write_text("{\n" + body + "\n}")
+    pred = _write(case.pred, tmp_path, as_zip=True)
+    with pytest.raises(ValidationError) as exc:
+        evaluator.evaluate(kind, pred, case.truth, case.options)
+    msg = str(exc.value)
+    want = rf"truth.json line {len(pairs) + 1}: duplicate \w+ {re.escape(repr(pairs[1][0]))} "
+    assert re.search(want + r"\(first on line 3\)$", msg), msg
