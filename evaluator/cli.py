@@ -63,14 +63,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _read_ids(path: str) -> list[str]:
+    """The ``--ids`` file: one id per line, read as every id list is
+    (:func:`evaluator.ids.read_id_list`: a repeated id is an error)."""
+    from pathlib import Path
+
+    from evaluator.ids import read_id_list
+    from evaluator.io import FileSource
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValidationError(f"--ids {path}: cannot read: not a file")
     try:
-        with open(path, encoding="utf-8") as f:
-            ids = [line.strip() for line in f if line.strip()]
-    except (OSError, UnicodeDecodeError) as exc:
+        return read_id_list(FileSource(p, "ids"), p.name)
+    except OSError as exc:
         raise ValidationError(f"--ids {path}: cannot read: {exc}") from None
-    if not ids:
-        raise ValidationError(f"--ids {path}: no ids in the file")
-    return ids
+    except ValidationError as exc:
+        raise ValidationError(f"--ids {exc}") from None
 
 
 def _read_blocks(path: str) -> dict[str, str]:

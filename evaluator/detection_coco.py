@@ -117,7 +117,7 @@ def match_ranges(
     ``match_coco``) with out-of-range GT ignored, then unmatched out-of-range
     detections ignored (``dtIg``). Returns ``status`` (R, T, n_det),
     ``gt_out`` (R, n_gt) and ``group_rank`` (n_det)."""
-    from evaluator.kinds.detection import FP, IGNORED
+    from evaluator.detection_matching import FP, IGNORED
 
     gt_out, det_out = out_of_ranges(gt_area), out_of_ranges(det_area)
     status = []
@@ -139,7 +139,7 @@ def summarize(ev, index: np.ndarray, aps_all: np.ndarray) -> dict:
     AP per area range from its TP/FP flags, AR = TP count / GT count, AR@k over
     the first k detections of each image and class (pycocotools truncates the
     score-sorted detections of ``evaluateImg`` to ``maxDets`` in ``accumulate``)."""
-    from evaluator.kinds.detection import TP
+    from evaluator.detection_matching import TP
 
     c = ev.coco
     aps = [aps_all] + [

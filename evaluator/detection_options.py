@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.formats_detection import Table
+from evaluator.formats.boxes import Table
 
 
 def check_options(options: dict[str, Any]) -> None:

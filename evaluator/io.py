@@ -366,19 +366,3 @@ def align_ids(
             f"{where}: {len(missing)} test {noun}(s) missing: {preview(missing)}"
         )
     return idx
-
-
-def unique_id_rows(rows, where: str, *, noun: str = "id"):
-    """``(line, id, row)`` for CSV rows whose first field is a non-empty id seen
-    once; an empty or repeated id is an error naming the line (and the first)."""
-    seen: dict[str, int] = {}
-    for lineno, row in rows:
-        sid = row[0]
-        if not sid:
-            raise ValidationError(f"{where} line {lineno}: empty {noun}")
-        if sid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate {noun} {sid!r} (first on line {seen[sid]})"
-            )
-        seen[sid] = lineno
-        yield lineno, sid, row

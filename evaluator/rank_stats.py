@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evaluator.better import oriented, sign
+
 SHARE_FLOOR = 0.005
 
 
@@ -60,15 +62,6 @@ class PairedDifference:
         return [self.estimate, self.low, self.high]
 
 
-def _oriented(draws: np.ndarray, direction: str) -> np.ndarray:
-    """Draws turned so that larger is better."""
-    if direction == "max":
-        return draws
-    if direction == "min":
-        return -draws
-    raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
-
-
 def draws_matrix(rows: Sequence[Sequence[float | None]]) -> np.ndarray:
     """A (T, R) float matrix from per-entry draw lists (None -> NaN).
 
@@ -85,7 +78,7 @@ def draws_matrix(rows: Sequence[Sequence[float | None]]) -> np.ndarray:
 
 def competition_ranks(draws: np.ndarray, direction: str) -> np.ndarray:
     """(T, R) ranks: 1 + the number of entries strictly better on each resample."""
-    better = _oriented(np.asarray(draws, dtype=np.float64), direction)
+    better = oriented(np.asarray(draws, dtype=np.float64), direction)
     # Lower key is better; an undefined draw is worse than every defined one.
     key = np.where(np.isnan(better), np.inf, -better)
     n_entries = key.shape[0]
@@ -140,8 +133,8 @@ def paired_difference(
     confidence: float = 0.95,
 ) -> PairedDifference | None:
     """Paired bootstrap interval of better(a) - better(b); None without common draws."""
-    a = _oriented(np.asarray(a_draws, dtype=np.float64), direction)
-    b = _oriented(np.asarray(b_draws, dtype=np.float64), direction)
+    a = oriented(np.asarray(a_draws, dtype=np.float64), direction)
+    b = oriented(np.asarray(b_draws, dtype=np.float64), direction)
     if a.shape != b.shape:
         raise ValueError(f"paired draws need equal lengths, got {a.shape} and {b.shape}")
     diff = a - b
@@ -152,8 +145,7 @@ def paired_difference(
     lo, hi = np.quantile(diff, [alpha, 1 - alpha])
     estimate = None
     if a_value is not None and b_value is not None:
-        sign = 1.0 if direction == "max" else -1.0
-        estimate = sign * (float(a_value) - float(b_value))
+        estimate = sign(direction) * (float(a_value) - float(b_value))
     return PairedDifference(estimate=estimate, low=float(lo), high=float(hi))
 
 
@@ -169,12 +161,12 @@ def paired_differences_to_leader_and_above(
     leader (row 0) minus row i and of row i-1 minus row i, as
     :func:`paired_difference` gives them, vectorised over all rows (row 0 gets
     None in both lists)."""
-    better = _oriented(np.asarray(draws, dtype=np.float64), direction)
-    sign = 1.0 if direction == "max" else -1.0
+    better = oriented(np.asarray(draws, dtype=np.float64), direction)
+    flip = sign(direction)
     alpha = (1 - confidence) / 2
 
     def estimate(a, b):
-        return None if a is None or b is None else sign * (float(a) - float(b))
+        return None if a is None or b is None else flip * (float(a) - float(b))
 
     results = []
     for reference_rows in (np.zeros(len(better) - 1, dtype=np.int64), np.arange(len(better) - 1)):

@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import trim_mean
 
+from evaluator.better import oriented
+
 
 def reference_range(
     reference: Mapping[str, Any] | Sequence[float],
@@ -71,11 +73,8 @@ def normalise(
     score: float | np.ndarray, lo: float, hi: float, direction: str
 ) -> float | np.ndarray:
     """Min–max normalised score: 0 = worst reference, 1 = best, either direction."""
-    if direction == "max":
-        return (score - lo) / (hi - lo)
-    if direction == "min":
-        return (hi - score) / (hi - lo)
-    raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
+    worst = min(oriented(lo, direction), oriented(hi, direction))
+    return (oriented(score, direction) - worst) / (hi - lo)
 
 
 def iqm(values: Sequence[float] | np.ndarray, axis: int | None = None) -> Any:

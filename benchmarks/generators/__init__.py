@@ -36,13 +36,22 @@ def generate(name: str, *, params: dict, out_dir: Path, seed: int) -> DemoData:
 
 
 def generator_sha256(name: str) -> str:
-    """Hash of the generator's source and the shared scene code: a change
-    regenerates the demo data."""
+    """Hash of the generator's source and the shared code it builds on (the
+    scene package, text helpers, file writers): a change regenerates the demo data."""
     import hashlib
 
     here = Path(__file__).resolve().parent
+    shared = [*sorted((here / "scene").glob("*.py")), here / "text.py", here.parent / "writers.py"]
     digest = hashlib.sha256()
-    for path in (here / f"{name.replace('-', '_')}.py", here / "scene.py", here / "text.py"):
+    for path in (here / f"{name.replace('-', '_')}.py", *shared):
         if path.exists():
             digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def stable_seed(seed: int, *names: str) -> int:
+    """A seed for one stream of a generator (e.g. 'train', 'test', 'baseline') so that
+    adding draws to one stream leaves the others unchanged."""
+    import zlib
+
+    return (seed * 1_000_003 + zlib.crc32("/".join(names).encode())) % 2**63

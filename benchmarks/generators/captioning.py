@@ -29,17 +29,16 @@ import numpy as np
 from scipy import ndimage
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.scene import TERRAIN, Scene, change_scene, make_scene
+from benchmarks.generators.scene.make import change_scene, make_scene
+from benchmarks.generators.scene.model import TERRAIN, Scene
 from benchmarks.generators.text import (
     TERRAIN_WORDS,
     change_captions,
     ranked_terrain,
-    save_png,
     scene_captions,
     tokens,
-    write_json,
-    write_readme,
 )
+from benchmarks.writers import write_json, write_png, write_readme
 
 
 def _entry(
@@ -89,7 +88,7 @@ def _caption_variant(rng, public, size, n_train, n_test, n_refs):
             scene = make_scene(rng, size)
             img = scene.render()
             name = f"{split}_{k:04d}.png"
-            save_png(public / split / name, img)
+            write_png(public / split / name, img)
             caps = scene_captions(scene, rng, n_refs)
             (train if split == "train" else test).append((name, caps, scene))
             feats[name] = _colour_features(img)
@@ -159,8 +158,8 @@ def _change_variant(rng, public, size, n_train, n_test, n_refs, unchanged):
                 after, mask = change_scene(before, rng)
             a, b = before.render(), after.render()
             name = f"{split}_{k:04d}.png"
-            save_png(public / split / "A" / name, a)
-            save_png(public / split / "B" / name, b)
+            write_png(public / split / "A" / name, a)
+            write_png(public / split / "B" / name, b)
             caps = change_captions(
                 before.counts(),
                 after.counts(),

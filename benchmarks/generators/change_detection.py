@@ -28,20 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.generators import DemoData
-from benchmarks.generators.scene import (
-    BARE,
-    BUILDING,
-    ROAD,
-    TERRAIN,
-    change_scene,
-    make_scene,
-    stable_seed,
-    write_csv,
-    write_png,
-    write_readme,
-    zip_folder,
-)
+from benchmarks.generators import DemoData, stable_seed
+from benchmarks.generators.scene.make import change_scene, make_scene
+from benchmarks.generators.scene.model import BARE, BUILDING, ROAD, TERRAIN
+from benchmarks.writers import write_csv, write_png, write_readme, zip_folder
 
 CONDITIONAL_CLASSES = ["no change", *TERRAIN]
 # Referring prompts: text → (class name, terrain class the pixel changed into).

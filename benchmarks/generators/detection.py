@@ -24,17 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.generators import DemoData
-from benchmarks.generators.scene import (
-    OBJECT_CATEGORIES,
-    SceneObject,
-    make_scene,
-    rect_polygon,
-    stable_seed,
-    write_png,
-    write_readme,
-    zip_folder,
-)
+from benchmarks.generators import DemoData, stable_seed
+from benchmarks.generators.scene.geometry import rect_polygon
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.model import OBJECT_CATEGORIES, SceneObject
+from benchmarks.writers import write_png, write_readme, zip_folder
 
 
 def class_names(params: dict) -> dict[str, str]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmarks.generators import DemoData
 from benchmarks.generators.classification import _TEXTURES, _texture
-from benchmarks.generators.text import write_csv, write_readme
+from benchmarks.writers import write_csv, write_readme
 
 DEFAULT_CLASSES = ["cropland", "forest", "grassland", "urban", "water", "wetland"]
 

@@ -26,17 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.scene import make_scene
-from benchmarks.generators.text import (
-    apply_map,
-    cosine_matrix,
-    npy_bytes,
-    ridge_map,
-    save_png,
-    write_csv,
-    write_readme,
-    write_zip,
-)
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.text import apply_map, cosine_matrix, ridge_map
+from benchmarks.writers import npy_bytes, write_csv, write_png, write_readme, write_zip
 
 # Ground-level look of each terrain class (scene.TERRAIN order): facades, asphalt...
 _GROUND_RGB = np.array(
@@ -94,16 +86,16 @@ def generate(*, params: dict, out_dir: Path, seed: int) -> DemoData:
                 (_hist(ground[ph // 4 :]), _hist(aerial), ground, aerial)
             )
     for k, (_, _, g, a) in enumerate(feats["train"]):
-        save_png(public / "train" / "ground" / f"train_{k:04d}.png", g)
-        save_png(public / "train" / "aerial" / f"train_{k:04d}.png", a)
+        write_png(public / "train" / "ground" / f"train_{k:04d}.png", g)
+        write_png(public / "train" / "aerial" / f"train_{k:04d}.png", a)
     perm = rng.permutation(n_test)  # query k's aerial tile is gallery item perm[k]
     q_ids = [f"q{k:04d}" for k in range(n_test)]
     g_ids = [f"g{k:04d}" for k in range(n_test)]
     gallery = [None] * n_test
     for k, p in enumerate(perm):
-        save_png(public / "test" / "ground" / f"{q_ids[k]}.png", feats["test"][k][2])
+        write_png(public / "test" / "ground" / f"{q_ids[k]}.png", feats["test"][k][2])
         gallery[p] = feats["test"][k][1]
-        save_png(public / "test" / "aerial" / f"{g_ids[p]}.png", feats["test"][k][3])
+        write_png(public / "test" / "aerial" / f"{g_ids[p]}.png", feats["test"][k][3])
     truth = write_csv(
         out_dir / "private" / "truth.csv",
         ["query_id", "gallery_id"],

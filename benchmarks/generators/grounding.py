@@ -19,19 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.generators import DemoData
+from benchmarks.generators import DemoData, stable_seed
 from benchmarks.generators.detection import clip_polygon, jitter_polygon
-from benchmarks.generators.scene import (
-    make_scene,
-    polygon_mask,
-    rect_polygon,
-    referring_expressions,
-    stable_seed,
-    write_csv,
-    write_png,
-    write_readme,
-    zip_folder,
-)
+from benchmarks.generators.scene.geometry import polygon_mask, rect_polygon
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.referring import referring_expressions
+from benchmarks.writers import write_csv, write_png, write_readme, zip_folder
 
 
 def answer(polygon: np.ndarray, box: str) -> dict:

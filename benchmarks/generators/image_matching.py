@@ -26,8 +26,8 @@ import numpy as np
 from scipy import ndimage
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.scene import make_scene
-from benchmarks.generators.text import save_png, write_csv, write_json, write_readme
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.writers import write_csv, write_json, write_png, write_readme
 
 # Map palette per terrain class (OSM-like flat colours) and object symbols.
 _MAP_RGB = np.array(
@@ -105,8 +105,8 @@ def generate(*, params: dict, out_dir: Path, seed: int) -> DemoData:
         pid = f"pair_{k:04d}"
         scene = make_scene(rng, size)
         H = homography_from_points(c, _target_corners(c, size, shift, rng))
-        save_png(public / "source" / f"{pid}.png", _map(scene))
-        save_png(public / "target" / f"{pid}.png", _warp(scene.render(rng=rng), H))
+        write_png(public / "source" / f"{pid}.png", _map(scene))
+        write_png(public / "target" / f"{pid}.png", _warp(scene.render(rng=rng), H))
         rows.append([pid, f"source/{pid}.png", f"target/{pid}.png", size, size])
         truth[pid] = {"H": H.tolist(), "width": size, "height": size}
         if rng.uniform() < 0.2:

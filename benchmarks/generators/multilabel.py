@@ -24,8 +24,10 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.scene import OBJECT_CATEGORIES, TERRAIN, make_scene
-from benchmarks.generators.text import render_sar, write_csv, write_readme
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.model import OBJECT_CATEGORIES, TERRAIN
+from benchmarks.generators.text import render_sar
+from benchmarks.writers import write_csv, write_readme
 
 CLASSES = [t for t in TERRAIN if t != "background"] + [
     c for c in OBJECT_CATEGORIES if c != "building"

@@ -25,8 +25,8 @@ import numpy as np
 from scipy import ndimage
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.scene import make_scene
-from benchmarks.generators.text import write_csv, write_readme
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.writers import write_csv, write_readme
 
 # Relative radiometric temperature per terrain class (scene.TERRAIN order).
 _TEMP = np.array([0.55, 0.8, 0.9, 0.15, 0.3, 0.5, 0.7])

@@ -19,19 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.generators import DemoData
-from benchmarks.generators.scene import (
-    OBJECT_CATEGORIES,
-    Scene,
-    display_name,
-    make_scene,
-    referring_expressions,
-    stable_seed,
-    write_csv,
-    write_png,
-    write_readme,
-    zip_folder,
-)
+from benchmarks.generators import DemoData, stable_seed
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.model import OBJECT_CATEGORIES, Scene
+from benchmarks.generators.scene.referring import display_name, referring_expressions
+from benchmarks.writers import write_csv, write_png, write_readme, zip_folder
 
 
 def named_category(text: str) -> str | None:

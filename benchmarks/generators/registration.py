@@ -29,7 +29,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.text import npy_bytes, write_readme, write_zip
+from benchmarks.writers import npy_bytes, write_readme, write_zip
 
 ROOM_NAMES = ["demo-kitchen", "demo-office", "demo-lounge", "demo-studio", "demo-lab"]
 

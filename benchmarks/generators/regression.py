@@ -27,13 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.generators import DemoData
-from benchmarks.generators.scene import (
-    FOREST,
-    WATER,
-    make_scene,
-    polygon_mask,
-    stable_seed,
+from benchmarks.generators import DemoData, stable_seed
+from benchmarks.generators.scene.geometry import polygon_mask
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.model import FOREST, WATER
+from benchmarks.writers import (
     write_csv,
     write_npz,
     write_readme,

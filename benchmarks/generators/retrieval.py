@@ -30,7 +30,8 @@ import numpy as np
 
 from benchmarks.generators import DemoData
 from benchmarks.generators.captioning import _near_terrain, _same_scene
-from benchmarks.generators.scene import TERRAIN, change_scene, make_scene
+from benchmarks.generators.scene.make import change_scene, make_scene
+from benchmarks.generators.scene.model import TERRAIN
 from benchmarks.generators.text import (
     apply_map,
     bag_of_words,
@@ -38,14 +39,16 @@ from benchmarks.generators.text import (
     change_captions,
     cosine_matrix,
     modality_range,
-    npy_bytes,
     render_as,
     ridge_map,
-    save_png,
     scene_captions,
     tokens,
+)
+from benchmarks.writers import (
+    npy_bytes,
     write_csv,
     write_json,
+    write_png,
     write_readme,
     write_zip,
 )
@@ -53,7 +56,7 @@ from benchmarks.generators.text import (
 
 def _save(path_stem: Path, img: np.ndarray) -> None:
     if img.dtype == np.uint8:
-        save_png(path_stem.with_suffix(".png"), img)
+        write_png(path_stem.with_suffix(".png"), img)
     else:
         path_stem.parent.mkdir(parents=True, exist_ok=True)
         np.save(

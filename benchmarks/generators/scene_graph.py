@@ -20,16 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.generators import DemoData
+from benchmarks.generators import DemoData, stable_seed
 from benchmarks.generators.detection import clip_polygon, jitter_polygon
-from benchmarks.generators.scene import (
-    PREDICATES,
-    Scene,
-    make_scene,
-    stable_seed,
-    write_png,
-    write_readme,
-)
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.model import PREDICATES, Scene
+from benchmarks.writers import write_png, write_readme
 
 
 def box_of(polygon: np.ndarray, box: str) -> list[float]:

@@ -23,19 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.generators import DemoData
-from benchmarks.generators.scene import (
-    OBJECT_CATEGORIES,
-    TERRAIN,
-    Scene,
-    make_scene,
-    stable_seed,
-    window_mask,
-    write_png,
-    write_readme,
-    write_tiff,
-    zip_folder,
-)
+from benchmarks.generators import DemoData, stable_seed
+from benchmarks.generators.scene.geometry import window_mask
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.model import OBJECT_CATEGORIES, TERRAIN, Scene
+from benchmarks.writers import write_png, write_readme, write_tiff, zip_folder
 
 # Benchmark class names that mean a terrain class (lower case, matched by substring).
 _SYNONYMS = {

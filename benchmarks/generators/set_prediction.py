@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.text import write_csv, write_readme
+from benchmarks.writers import write_csv, write_readme
 
 COVARIATES = ["temperature", "precipitation", "elevation", "forest_cover"]
 

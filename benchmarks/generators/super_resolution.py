@@ -25,16 +25,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.generators import DemoData
-from benchmarks.generators.scene import (
-    change_scene,
-    make_scene,
-    stable_seed,
-    write_png,
-    write_readme,
-    write_tiff,
-    zip_folder,
-)
+from benchmarks.generators import DemoData, stable_seed
+from benchmarks.generators.scene.make import change_scene, make_scene
+from benchmarks.writers import write_png, write_readme, write_tiff, zip_folder
 
 
 def block_average(img: np.ndarray, scale: int) -> np.ndarray:

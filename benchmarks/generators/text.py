@@ -5,13 +5,8 @@ the same seed always gives the same bytes."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
-import zipfile
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -159,73 +154,6 @@ def bag_of_words(texts: Sequence[str], vocab: Sequence[str]) -> np.ndarray:
             if w in pos:
                 out[r, pos[w]] += 1
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-
-# Deterministic writers -------------------------------------------------------------
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
-def write_json(path: Path, data, indent: int | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=indent) + "\n", encoding="utf-8")
-    return path
-
-
-def write_jsonl(path: Path, rows: Iterable[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
-
-
-def to_uint8(img: np.ndarray) -> np.ndarray:
-    """Float image in [0, 1] (or uint8) -> uint8, channels last."""
-    if img.dtype == np.uint8:
-        return img
-    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
-def save_png(path: Path, img: np.ndarray) -> Path:
-    """(H, W), (H, W, 1) or (H, W, 3) image as PNG (deterministic bytes)."""
-    from PIL import Image
-
-    arr = to_uint8(img)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr).save(path, format="PNG")
-    return path
-
-
-def npy_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
-
-
-def write_zip(path: Path, members: dict[str, bytes | str]) -> Path:
-    """ZIP with sorted members and a fixed timestamp (same input -> same bytes)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(members):
-            data = members[name]
-            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, data.encode() if isinstance(data, str) else data)
-    return path
-
-
-def write_readme(public: Path, text: str) -> None:
-    public.mkdir(parents=True, exist_ok=True)
-    (public / "README.txt").write_text(text.strip() + "\n", encoding="utf-8")
 
 
 # Rendering in other modalities ------------------------------------------------------

@@ -32,21 +32,11 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.generators import DemoData
-from benchmarks.generators.scene import (
-    OBJECT_CATEGORIES,
-    Scene,
-    make_scene,
-    position_name,
-)
-from benchmarks.generators.text import (
-    OBJECT_PLURALS,
-    TERRAIN_WORDS,
-    ranked_terrain,
-    save_png,
-    write_json,
-    write_jsonl,
-    write_readme,
-)
+from benchmarks.generators.scene.geometry import position_name
+from benchmarks.generators.scene.make import make_scene
+from benchmarks.generators.scene.model import OBJECT_CATEGORIES, Scene
+from benchmarks.generators.text import OBJECT_PLURALS, TERRAIN_WORDS, ranked_terrain
+from benchmarks.writers import write_json, write_jsonl, write_png, write_readme
 
 OPEN_TYPES = ["presence", "comp", "rural_urban", "count", "area"]
 AREA_BINS = ["0%", "between 0% and 10%", "between 10% and 30%", "more than 30%"]
@@ -218,7 +208,7 @@ def generate(*, params: dict, out_dir: Path, seed: int) -> DemoData:
         scenes = [make_scene(rng, size) for _ in range(n)]
         ids = [f"{split}_{k:04d}" for k in range(n)]
         for sid, sc in zip(ids, scenes, strict=True):
-            save_png(public / split / f"{sid}.png", sc.render(rng=rng))
+            write_png(public / split / f"{sid}.png", sc.render(rng=rng))
             img_num[sid] = len(img_num)
         split_rows[split] = _questions(rng, scenes, ids, types, per_image, choice, q0)
     train_rows, test_rows = split_rows["train"], split_rows["test"]

@@ -8,7 +8,6 @@ are kept in memory.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -105,21 +104,6 @@ def split_params(params: dict) -> tuple[float, int]:
     return float(params.get("test_fraction", 0.2)), int(params.get("split_seed", 0))
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
-def write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
 def read_json(path: Path, base: Path) -> Any:
     """One label/metadata JSON file (never imagery)."""
     try:
@@ -150,11 +134,6 @@ def image_size(path: Path, base: Path) -> tuple[int, int]:
             return int(shape[1]), int(shape[0])
     except Exception as exc:
         raise ImporterError(f"{rel(path, base)}: unreadable image ({exc})") from None
-
-
-def write_readme(public: Path, text: str) -> None:
-    public.mkdir(parents=True, exist_ok=True)
-    (public / "README.txt").write_text(text.strip() + "\n", encoding="utf-8")
 
 
 def result(public: Path, truth: Path, ids: Iterable[str]) -> DemoData:

@@ -45,9 +45,8 @@ from benchmarks.importers._common import (
     result,
     seeded_test,
     split_params,
-    write_csv,
-    write_readme,
 )
+from benchmarks.writers import write_csv, write_readme
 
 CLASSES_19 = [
     "Urban fabric",

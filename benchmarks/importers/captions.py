@@ -42,10 +42,8 @@ from benchmarks.importers._common import (
     read_json,
     rel,
     result,
-    write_csv,
-    write_json,
-    write_readme,
 )
+from benchmarks.writers import write_csv, write_json, write_readme
 
 KARPATHY_NAMES = (
     "dataset_rsicd.json",

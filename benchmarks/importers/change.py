@@ -41,8 +41,8 @@ from benchmarks.importers._common import (
     result,
     seeded_test,
     split_params,
-    write_readme,
 )
+from benchmarks.writers import write_readme
 
 A_NAMES = ("A", "time1", "im1", "T1", "prev", "Image1", "before")
 B_NAMES = ("B", "time2", "im2", "T2", "curr", "Image2", "after")

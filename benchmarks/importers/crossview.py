@@ -18,14 +18,8 @@ import csv
 from pathlib import Path
 
 from benchmarks.generators import DemoData
-from benchmarks.importers._common import (
-    ImporterError,
-    place,
-    rel,
-    result,
-    write_csv,
-    write_readme,
-)
+from benchmarks.importers._common import ImporterError, place, rel, result
+from benchmarks.writers import write_csv, write_readme
 
 
 def _rows(csv_path: Path, source: Path) -> list[tuple[str, Path, str, Path]]:

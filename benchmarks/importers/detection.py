@@ -34,8 +34,8 @@ from benchmarks.importers._common import (
     result,
     seeded_test,
     split_params,
-    write_readme,
 )
+from benchmarks.writers import write_readme
 
 _README = """
 Object detection. test/images/<id>.*: the test images. train/: training images

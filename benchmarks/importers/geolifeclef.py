@@ -30,9 +30,8 @@ from benchmarks.importers._common import (
     result,
     seeded_test,
     split_params,
-    write_csv,
-    write_readme,
 )
+from benchmarks.writers import write_csv, write_readme
 
 SITE_COLS = ("surveyId", "patchID", "siteId", "plotID")
 SPECIES_COLS = ("speciesId", "habitatId", "species")

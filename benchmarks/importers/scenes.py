@@ -30,9 +30,8 @@ from benchmarks.importers._common import (
     seeded_test,
     split_params,
     unit,
-    write_csv,
-    write_readme,
 )
+from benchmarks.writers import write_csv, write_readme
 
 # Folders that wrap the class folders in the published archives.
 _WRAPPERS = (

@@ -37,8 +37,8 @@ from benchmarks.importers._common import (
     result,
     seeded_test,
     split_params,
-    write_readme,
 )
+from benchmarks.writers import write_readme
 
 _README = """
 Semantic segmentation. test/<id>.*: test images. train/images + train/masks:

@@ -19,7 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.generators import DemoData
-from benchmarks.importers._common import ImporterError, place, rel, result, write_readme
+from benchmarks.importers._common import ImporterError, place, rel, result
+from benchmarks.writers import write_readme
 
 
 def _pairs(gt_log: Path, source: Path) -> list[tuple[int, int, int]]:

@@ -28,8 +28,8 @@ from benchmarks.importers._common import (
     read_json,
     rel,
     result,
-    write_readme,
 )
+from benchmarks.writers import write_readme
 
 _PARTS = ("questions", "answers", "images")
 
@@ -56,7 +56,7 @@ def _image_dir(source: Path, params: dict) -> Path | None:
 
 def _truth_ids(truth: Path) -> list[str]:
     from evaluator.errors import ValidationError
-    from evaluator.formats_text import read_vqa_truth
+    from evaluator.formats.vqa import read_vqa_truth
     from evaluator.io import open_source
 
     try:

@@ -30,8 +30,8 @@ from benchmarks.importers._common import (
     rel,
     require_child,
     result,
-    write_readme,
 )
+from benchmarks.writers import write_readme
 
 SPLIT_NAMES = ("stratified_train_val_test_split.csv", "split.csv")
 

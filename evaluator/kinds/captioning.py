@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.formats_text import read_caption_predictions, read_caption_truth
+from evaluator.formats.captions import read_caption_predictions, read_caption_truth
 from evaluator.io import Source
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register

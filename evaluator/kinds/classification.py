@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, align_ids, iter_csv, preview, unique_id_rows
+from evaluator.ids import unique_id_rows
+from evaluator.io import Source, align_ids, iter_csv, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
 

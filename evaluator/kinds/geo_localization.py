@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, iter_csv, preview, read_text
+from evaluator.ids import read_id_list, unique_id_rows
+from evaluator.io import Source, iter_csv, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.ranking import iter_npy_row_chunks, iter_row_chunks, true_ranks
 from evaluator.registry import register
@@ -67,29 +68,6 @@ def member(source: Source, basename: str) -> str:
     )
 
 
-def read_id_list(source: Source, name: str) -> list[str]:
-    """One id per line; blank trailing lines allowed, duplicates refused."""
-    where = source.where(name)
-    lines = read_text(source, name).splitlines()
-    while lines and not lines[-1].strip():
-        lines.pop()
-    ids: list[str] = []
-    seen: dict[str, int] = {}
-    for lineno, line in enumerate(lines, start=1):
-        sid = line.strip()
-        if not sid:
-            raise ValidationError(f"{where} line {lineno}: empty id")
-        if sid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate id {sid!r} (first on line {seen[sid]})"
-            )
-        seen[sid] = lineno
-        ids.append(sid)
-    if not ids:
-        raise ValidationError(f"{where}: no ids")
-    return ids
-
-
 def read_truth_pairs(source: Source) -> tuple[list[str], list[str]]:
     """``query_id,gallery_id`` rows of the truth CSV (one row per query)."""
     name = source.single((".csv",))
@@ -97,18 +75,9 @@ def read_truth_pairs(source: Source) -> tuple[list[str], list[str]]:
     _, rows = iter_csv(source, name, header=["query_id", "gallery_id"])
     queries: list[str] = []
     gallery: list[str] = []
-    seen: dict[str, int] = {}
-    for lineno, (qid, gid) in rows:
-        if not qid or not gid:
-            raise ValidationError(
-                f"{where} line {lineno}: empty query_id or gallery_id"
-            )
-        if qid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate query_id {qid!r} "
-                f"(first on line {seen[qid]})"
-            )
-        seen[qid] = lineno
+    for lineno, qid, (_, gid) in unique_id_rows(rows, where, noun="query_id"):
+        if not gid:
+            raise ValidationError(f"{where} line {lineno}: empty gallery_id")
         queries.append(qid)
         gallery.append(gid)
     if not queries:

@@ -32,6 +32,7 @@ import numpy as np
 
 from evaluator.errors import ValidationError
 from evaluator.geometry import hbb_to_poly, pair_iou
+from evaluator.ids import unique_id_rows
 from evaluator.images import ArraySet
 from evaluator.io import Source, parse_json, preview, read_text
 from evaluator.kinds.base import Evaluation, Kind
@@ -81,23 +82,26 @@ def read_jsonl(source: Source) -> tuple[str, dict[str, tuple[dict, str]]]:
     """``(member, {id: (record, where)})`` from the one .jsonl member."""
     name = source.single((".jsonl", ".json"))
     fn = source.where(name)
-    out: dict[str, tuple[dict, str]] = {}
-    for lineno, line in enumerate(read_text(source, name).splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{fn} line {lineno}"
-        try:
-            obj = parse_json(line, where)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{where}: invalid JSON ({exc.msg})") from None
-        if not isinstance(obj, dict) or "id" not in obj:
-            raise ValidationError(f"{where}: expected an object with an 'id'")
-        sid = str(obj["id"])
-        if sid in out:
-            raise ValidationError(
-                f"{where}: duplicate id {sid!r} (first at {out[sid][1].split(' ', 1)[-1]})"
-            )
-        out[sid] = (obj, where)
+
+    def records():
+        for lineno, line in enumerate(read_text(source, name).splitlines(), 1):
+            if not line.strip():
+                continue
+            where = f"{fn} line {lineno}"
+            try:
+                obj = parse_json(line, where)
+            except json.JSONDecodeError as exc:
+                raise ValidationError(f"{where}: invalid JSON ({exc.msg})") from None
+            if not isinstance(obj, dict) or "id" not in obj:
+                raise ValidationError(f"{where}: expected an object with an 'id'")
+            yield lineno, obj
+
+    out = {
+        sid: (obj, f"{fn} line {lineno}")
+        for lineno, sid, obj in unique_id_rows(
+            records(), fn, id_of=lambda obj: str(obj["id"])
+        )
+    }
     if not out:
         raise ValidationError(f"{fn}: no records")
     return name, out

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
+from evaluator.ids import parse_id_object
 from evaluator.io import Source, parse_json, preview, read_text
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
@@ -148,32 +149,15 @@ def _shape_of(value: Any) -> str:
     return type(value).__name__
 
 
-class _DuplicateKey(Exception):
-    pass
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _DuplicateKey(key)
-        out[key] = value
-    return out
-
-
 def load_json_object(source: Source) -> tuple[dict[str, Any], str]:
     name = source.single((".json",))
     where = source.where(name)
     try:
-        data = parse_json(
-            read_text(source, name), where, object_pairs_hook=_no_duplicates
-        )
+        data = parse_id_object(read_text(source, name), where, parse_json, noun="pair_id")
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{where} line {exc.lineno}: not valid JSON ({exc.msg})"
         ) from None
-    except _DuplicateKey as exc:
-        raise ValidationError(f"{where}: duplicate key {exc.args[0]!r}") from None
     if not isinstance(data, dict):
         raise ValidationError(
             f"{where}: expected a JSON object {{pair_id: homography}}, "

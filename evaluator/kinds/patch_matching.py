@@ -32,6 +32,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from evaluator.errors import ValidationError
+from evaluator.ids import unique_id_rows
 from evaluator.io import Source, align_ids, iter_csv
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
@@ -82,15 +83,7 @@ def read_pair_csv(
     ids: list[str] = []
     values: list[str] = []
     lines: list[int] = []
-    seen: dict[str, int] = {}
-    for lineno, (pid, value) in rows:
-        if not pid:
-            raise ValidationError(f"{where} line {lineno}: empty pair_id")
-        if pid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate pair_id {pid!r} (first on line {seen[pid]})"
-            )
-        seen[pid] = lineno
+    for lineno, pid, (_, value) in unique_id_rows(rows, where, noun="pair_id"):
         ids.append(pid)
         values.append(value)
         lines.append(lineno)

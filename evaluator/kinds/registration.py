@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
+from evaluator.ids import unique_id_rows
 from evaluator.io import Source, preview, read_text
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register
@@ -484,15 +485,6 @@ def read_prediction(source: Source, name: str) -> dict[tuple[int, int], np.ndarr
     where = source.where(name)
     log = parse_blocks(read_text(source, name), 4, where)
     check_rigid(log, where)
-    out: dict[tuple[int, int], np.ndarray] = {}
-    first: dict[tuple[int, int], int] = {}
-    for (i, j), T, k in zip(
-        log.pairs.tolist(), log.mats, log.lines.tolist(), strict=True
-    ):
-        if (i, j) in out:
-            raise ValidationError(
-                f"{where} line {k}: duplicate pair {i} {j} (first on line {first[(i, j)]})"
-            )
-        out[(i, j)] = T
-        first[(i, j)] = k
-    return out
+    rows = zip(log.lines.tolist(), zip(log.pairs.tolist(), log.mats, strict=True), strict=True)
+    pairs = unique_id_rows(rows, where, noun="pair", id_of=lambda r: "{} {}".format(*r[0]))
+    return {(i, j): T for _, _, ((i, j), T) in pairs}

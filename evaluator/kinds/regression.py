@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
+from evaluator.ids import unique_id_rows
 from evaluator.images import IMAGE_SUFFIXES, ArraySet
 from evaluator.io import Source, iter_csv, preview
 from evaluator.kinds.base import Evaluation, Kind
@@ -71,16 +72,8 @@ def read_value_csv(
     ids: list[str] = []
     values: list[float] = []
     lines: list[int] = []
-    seen: dict[str, int] = {}
-    for lineno, row in rows:
-        sid, raw = row[0], row[1]
-        if not sid:
-            raise ValidationError(f"{where} line {lineno}: empty id")
-        if sid in seen:
-            raise ValidationError(
-                f"{where} line {lineno}: duplicate id {sid!r} (first on line {seen[sid]})"
-            )
-        seen[sid] = lineno
+    for lineno, sid, row in unique_id_rows(rows, where):
+        raw = row[1]
         try:
             val = float(raw) if raw or role == "predictions" else math.nan
         except ValueError:

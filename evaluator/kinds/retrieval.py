@@ -45,12 +45,8 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.formats_text import (
-    read_id_list,
-    read_pairs_truth,
-    read_qrels,
-    read_run,
-)
+from evaluator.formats.trec import read_pairs_truth, read_qrels, read_run
+from evaluator.ids import read_id_list
 from evaluator.io import Source, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register

@@ -48,6 +48,7 @@ import numpy as np
 
 from evaluator.errors import ValidationError
 from evaluator.geometry import iou_matrix
+from evaluator.ids import parse_id_object
 from evaluator.io import Source, parse_json, read_text
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.grounding import check_ids
@@ -129,7 +130,7 @@ def read_graphs(source: Source, box: str, scored: bool) -> dict[str, Graph]:
     name = source.single((".json",))
     fn = source.where(name)
     try:
-        data = parse_json(read_text(source, name), fn)
+        data = parse_id_object(read_text(source, name), fn, parse_json)
     except json.JSONDecodeError as exc:
         raise ValidationError(
             f"{fn} line {exc.lineno}: invalid JSON ({exc.msg})"

@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.io import Source, iter_csv, unique_id_rows
+from evaluator.ids import unique_id_rows
+from evaluator.io import Source, iter_csv
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.kinds.classification import align
 from evaluator.registry import register

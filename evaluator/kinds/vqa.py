@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from evaluator.errors import ValidationError
-from evaluator.formats_text import read_vqa_predictions, read_vqa_truth
+from evaluator.formats.vqa import read_vqa_predictions, read_vqa_truth
 from evaluator.io import Source, preview
 from evaluator.kinds.base import Evaluation, Kind
 from evaluator.registry import register

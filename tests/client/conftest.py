@@ -484,3 +484,11 @@ def live_server(tmp: Path, slugs: list[str]) -> Iterator[EarthbenchServer]:
     finally:
         for proc in procs:
             _stop(proc)
+
+
+@pytest.fixture
+def preds(tmp_path):
+    """A small predictions file for the CLI tests."""
+    p = tmp_path / "preds.csv"
+    p.write_text("id,label\ntest_00000,Forest\n")
+    return p

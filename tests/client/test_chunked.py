@@ -12,7 +12,7 @@ import stat
 import httpx
 import pytest
 
-from earthbench_client import cli
+from earthbench_client import cli, parser
 from earthbench_client.http import Client
 from earthbench_client.idempotency import derive_key
 from earthbench_client.progress import Progress
@@ -322,7 +322,7 @@ def test_a_4xx_chunk_is_not_retried(run_cli, fake_api, data):
     [("4096", 4096), ("512K", 512 << 10), ("16M", 16 << 20), ("8MiB", 8 << 20)],
 )
 def test_chunk_size_values(text, value):
-    assert cli._chunk_size(text) == value
+    assert parser.chunk_size(text) == value
 
 
 @pytest.mark.parametrize("text", ["0", "65M", "1G", "lots", "-5"])

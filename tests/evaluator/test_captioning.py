@@ -264,7 +264,7 @@ def test_bootstrap_repeats_count_as_duplicated_images(tmp_path, monkeypatch):
         ),
         (
             [{"image_id": 1, "caption": "a"}, {"image_id": 1, "caption": "b"}],
-            "duplicate caption for image '1'",
+            "item 1: duplicate image_id '1' (first on item 0)",
         ),
         ([{"image_id": 1, "caption": "a"}], "1 test image(s) missing: '2'"),
         (

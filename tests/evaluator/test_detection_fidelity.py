@@ -19,7 +19,7 @@ import pytest
 
 from evaluator import api
 from evaluator.geometry import pair_iou
-from tests.evaluator.test_detection import (
+from tests.evaluator.detection_cases import (
     CLASSES,
     devkit_aps,
     make_dota_case,

@@ -8,7 +8,7 @@ import pytest
 import shapely
 from pycocotools import mask as mask_utils
 
-from evaluator.formats_detection import rotated_rect_corners
+from evaluator.formats.voc_xml import rotated_rect_corners
 from evaluator.geometry import (
     hbb_iou,
     hbb_to_poly,

@@ -18,7 +18,7 @@ from pycocotools import mask as mask_utils
 
 from evaluator import api
 from evaluator.errors import ValidationError
-from evaluator.formats_detection import rotated_rect_corners
+from evaluator.formats.voc_xml import rotated_rect_corners
 
 REPO = Path(__file__).resolve().parents[2]
 

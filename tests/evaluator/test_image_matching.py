@@ -234,7 +234,10 @@ def test_validation_messages(truth_file):
         ValidationError, match=r"pred.json: 1 pair id\(s\) not in the test set: 'zz'"
     ):
         run(truth_file, f'{{"a": {ok}, "b": {ok}, "zz": {ok}}}')
-    with pytest.raises(ValidationError, match=r"pred.json: duplicate key 'a'"):
+    with pytest.raises(
+        ValidationError,
+        match=r"pred.json line 1: duplicate pair_id 'a' \(first on line 1\)",
+    ):
         run(truth_file, f'{{"a": {ok}, "a": {ok}, "b": {ok}}}')
     with pytest.raises(ValidationError, match=r"pred.json line 2: not valid JSON"):
         run(truth_file, '{"a":\n [1, 2,, 3]}')

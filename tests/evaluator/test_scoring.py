@@ -83,7 +83,8 @@ def test_cli_ids_alone_scores_the_subset(files, capsys):
     [
         (["--ids", "missing.txt"], "--ids missing.txt: cannot read"),
         (["--ids", "{bad}"], "not in the truth, e.g. 'nope'"),
-        (["--ids", "{empty}"], "no ids in the file"),
+        (["--ids", "{empty}"], "--ids empty.txt: no ids"),
+        (["--ids", "{dup}"], "--ids dup.txt line 3: duplicate id 's000' (first on line 1)"),
         (["--bootstrap", "-1"], "--bootstrap must be >= 0"),
         (["--blocks", "{badblocks}"], "line 2: expected 2 columns id,block, found 3"),
     ],
@@ -92,8 +93,10 @@ def test_cli_refuses_bad_subset_options_in_one_line(files, capsys, extra, messag
     tmp, _ = files
     (tmp / "bad.txt").write_text("s000\nnope\n")
     (tmp / "empty.txt").write_text("\n\n")
+    (tmp / "dup.txt").write_text("s000\ns001\ns000\n")
     (tmp / "badblocks.csv").write_text("id,block\ns000,a,b\n")
-    extra = [e.format(bad=tmp / "bad.txt", empty=tmp / "empty.txt", badblocks=tmp / "badblocks.csv")
+    extra = [e.format(bad=tmp / "bad.txt", empty=tmp / "empty.txt", dup=tmp / "dup.txt",
+                      badblocks=tmp / "badblocks.csv")
              for e in extra]
     rc, err = _cli(capsys, "--kind", "classification", "--predictions", str(tmp / "pred.csv"),
                    "--truth", str(tmp / "truth.csv"), *extra)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from benchmarks.generators.scene import PREDICATES
+from benchmarks.generators.scene.model import PREDICATES
 
 
 def _truth_with_scores(tmp_path):

@@ -7,11 +7,11 @@ import pytest
 import shapely
 from shapely.geometry import Point, Polygon
 
-from benchmarks.generators import scene as S
+from benchmarks.generators.scene import geometry, make, model, referring, render
 
 
-def _scene(seed: int, size: int = 128, urban=None) -> S.Scene:
-    return S.make_scene(np.random.default_rng(seed), size, urban=urban)
+def _scene(seed: int, size: int = 128, urban=None) -> model.Scene:
+    return make.make_scene(np.random.default_rng(seed), size, urban=urban)
 
 
 def test_deterministic():
@@ -34,7 +34,7 @@ def test_objects_inside_image_and_masks_agree_with_boxes(seed):
     assert sc.label_map.dtype == np.uint8 and sc.label_map.shape == (128, 128)
     assert sc.objects, "a scene always has objects"
     for i, o in enumerate(sc.objects):
-        assert o.category in S.OBJECT_CATEGORIES
+        assert o.category in model.OBJECT_CATEGORIES
         assert o.polygon.shape == (4, 2)
         assert o.polygon.min() >= 0 and o.polygon.max() <= sc.size
         m = sc.object_mask(i)
@@ -45,7 +45,7 @@ def test_objects_inside_image_and_masks_agree_with_boxes(seed):
         assert rows.min() + 0.5 >= y1 and rows.max() + 0.5 <= y2
         assert o.area == pytest.approx(Polygon(o.polygon).area)
         # Terrain rules: buildings are drawn into the map, ships sit on water, trees in forest.
-        expected = {"building": S.BUILDING, "ship": S.WATER, "tree": S.FOREST}.get(
+        expected = {"building": model.BUILDING, "ship": model.WATER, "tree": model.FOREST}.get(
             o.category
         )
         if expected is not None:
@@ -67,10 +67,10 @@ def test_non_roof_objects_do_not_overlap():
 def test_polygon_mask_matches_shapely():
     rng = np.random.default_rng(0)
     for _ in range(20):
-        poly = S.rect_polygon(
+        poly = geometry.rect_polygon(
             *rng.uniform(5, 27, 2), *rng.uniform(2, 12, 2), rng.uniform(0, 180)
         )
-        mask = S.polygon_mask(poly, 32)
+        mask = geometry.polygon_mask(poly, 32)
         shape = Polygon(poly)
         ref = np.array(
             [
@@ -86,13 +86,13 @@ def test_polygon_distances_match_shapely():
     rng = np.random.default_rng(1)
     polys = np.stack(
         [
-            S.rect_polygon(
+            geometry.rect_polygon(
                 *rng.uniform(0, 60, 2), *rng.uniform(2, 10, 2), rng.uniform(0, 180)
             )
             for _ in range(12)
         ]
     )
-    dist = S.polygon_distances(polys)
+    dist = geometry.polygon_distances(polys)
     shapes = [Polygon(p) for p in polys]
     for i in range(12):
         for j in range(12):
@@ -109,9 +109,9 @@ def test_relations_follow_geometry():
     seen = set()
     for seed in range(12):
         sc = _scene(seed)
-        dist = S.polygon_distances(np.stack([o.polygon for o in sc.objects]))
+        dist = geometry.polygon_distances(np.stack([o.polygon for o in sc.objects]))
         for s, p, o in sc.relations:
-            assert p in S.PREDICATES and s != o
+            assert p in model.PREDICATES and s != o
             cs, co = sc.objects[s].category, sc.objects[o].category
             seen.add(p)
             if p == "next-to":
@@ -125,16 +125,16 @@ def test_relations_follow_geometry():
                 )
             else:
                 assert co == "building" and dist[s, o] <= 12
-    assert seen == set(S.PREDICATES)
+    assert seen == set(model.PREDICATES)
 
 
 def test_counts_and_fractions():
     sc = _scene(5)
     assert sum(sc.counts().values()) == len(sc.objects)
-    assert set(sc.counts()) == set(S.OBJECT_CATEGORIES)
+    assert set(sc.counts()) == set(model.OBJECT_CATEGORIES)
     assert sum(sc.fractions().values()) == pytest.approx(1.0)
     assert sc.fractions()["building"] == pytest.approx(
-        (sc.label_map == S.BUILDING).mean()
+        (sc.label_map == model.BUILDING).mean()
     )
 
 
@@ -147,10 +147,10 @@ def test_render_shapes_and_colours():
     h = sc.heights()
     assert (
         h.shape == (128, 128)
-        and h[sc.label_map == S.BUILDING].mean() > h[sc.label_map == S.WATER].mean()
+        and h[sc.label_map == model.BUILDING].mean() > h[sc.label_map == model.WATER].mean()
     )
     # Good but not perfect for a nearest-colour classifier.
-    d = ((rgb[:, :, None, :].astype(float) - S._TERRAIN_RGB[None, None]) ** 2).sum(-1)
+    d = ((rgb[:, :, None, :].astype(float) - render._TERRAIN_RGB[None, None]) ** 2).sum(-1)
     acc = (d.argmin(-1) == sc.label_map).mean()
     assert 0.4 < acc < 0.97
 
@@ -159,21 +159,21 @@ def test_render_shapes_and_colours():
 def test_change_mask_is_label_difference(seed):
     before = _scene(seed, urban=True)
     snapshot = before.label_map.copy()
-    after, change = S.change_scene(before, np.random.default_rng(100 + seed))
+    after, change = make.change_scene(before, np.random.default_rng(100 + seed))
     assert np.array_equal(before.label_map, snapshot), "the first date is not modified"
     assert np.array_equal(change, before.label_map != after.label_map)
     assert change.any()
     old = before.label_map[change]
     new = after.label_map[change]
     # New buildings only on farmland/bare; demolitions become bare; new roads.
-    assert set(np.unique(new)) <= {S.BUILDING, S.BARE, S.ROAD}
-    assert set(np.unique(old[new == S.BUILDING])) <= {S.FARMLAND, S.BARE}
-    assert set(np.unique(old[new == S.BARE])) <= {S.BUILDING}
+    assert set(np.unique(new)) <= {model.BUILDING, model.BARE, model.ROAD}
+    assert set(np.unique(old[new == model.BUILDING])) <= {model.FARMLAND, model.BARE}
+    assert set(np.unique(old[new == model.BARE])) <= {model.BUILDING}
     for i, o in enumerate(after.objects):
         assert after.object_mask(i).any()
         if o.category == "building":
-            assert (after.label_map[after.object_mask(i)] == S.BUILDING).all()
-    again, change2 = S.change_scene(
+            assert (after.label_map[after.object_mask(i)] == model.BUILDING).all()
+    again, change2 = make.change_scene(
         _scene(seed, urban=True), np.random.default_rng(100 + seed)
     )
     assert np.array_equal(change, change2) and np.array_equal(
@@ -184,23 +184,23 @@ def test_change_mask_is_label_difference(seed):
 def test_referring_expressions_are_unique():
     for seed in range(6):
         sc = _scene(seed)
-        exprs = S.referring_expressions(sc, np.random.default_rng(seed), 6)
+        exprs = referring.referring_expressions(sc, np.random.default_rng(seed), 6)
         assert exprs
         for i, text in exprs:
-            assert S.display_name(sc.objects[i].category) in text
+            assert referring.display_name(sc.objects[i].category) in text
             # No other object yields the same description.
             assert all(
-                text not in S.object_descriptions(sc, j)
+                text not in referring.object_descriptions(sc, j)
                 for j in range(len(sc.objects))
                 if j != i
             )
 
 
 def test_position_names():
-    assert S.position_name(5, 5, 90) == "north-west"
-    assert S.position_name(45, 45, 90) == "centre"
-    assert S.position_name(85, 45, 90) == "east"
-    assert S.position_name(45, 89, 90) == "south"
+    assert geometry.position_name(5, 5, 90) == "north-west"
+    assert geometry.position_name(45, 45, 90) == "centre"
+    assert geometry.position_name(85, 45, 90) == "east"
+    assert geometry.position_name(45, 89, 90) == "south"
 
 
 def test_larger_scenes_hold_more_objects():

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from benchmarks.importers import ImporterError
-from evaluator.formats_detection import read_truth
+from evaluator.formats.detection import read_truth
 from evaluator.io import open_source
 from tests.importers._util import run, self_score
 

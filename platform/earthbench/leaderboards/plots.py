@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from earthbench.benchmarks.models import Benchmark
 from earthbench.submissions.models import Score, Submission
+from evaluator.better import best, is_better, sort_key
 
 _LAYOUT = {"margin": {"l": 50, "r": 20, "t": 40, "b": 50}, "height": 340, "template": "plotly_white"}
 
@@ -33,15 +34,15 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
         .order_by("submission__created_at")
         .values_list("submission__team__name", "submission__created_at", "primary_value")
     )
-    better = max if benchmark.primary_direction == "max" else min
+    direction = benchmark.primary_direction
     series: dict[str, tuple[list, list]] = {}
     for team, at, value in scores.iterator():
         xs, ys = series.setdefault(team, ([], []))
         xs.append(at)
-        ys.append(value if not ys else better(ys[-1], value))
+        ys.append(value if not ys else best([ys[-1], value], direction))
     if not series:
         return None
-    ranked = sorted(series.items(), key=lambda kv: kv[1][1][-1], reverse=benchmark.primary_direction == "max")
+    ranked = sorted(series.items(), key=lambda kv: sort_key(kv[1][1][-1], direction))
     spec = next((m for m in benchmark.metrics if m.get("key") == benchmark.primary_metric), {})
     percent = spec.get("format") == "percent"
     n_points = sum(len(xs) for xs, _ in series.values())
@@ -142,11 +143,11 @@ def pareto(*, benchmark: Benchmark, rows) -> dict | None:
     if not pts:
         return None
     pts.sort()
-    front, best = [], None
+    front, top = [], None
     for lat, val, _team in pts:
-        if best is None or (val > best if benchmark.primary_direction == "max" else val < best):
+        if top is None or is_better(val, top, benchmark.primary_direction):
             front.append((lat, val))
-            best = val
+            top = val
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[p[0] for p in pts], y=[p[1] for p in pts], text=[p[2] for p in pts],
                              mode="markers", name="entries"))

@@ -30,6 +30,7 @@ from django.utils import timezone
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.leaderboards.rank_uncertainty import excludes_zero
+from evaluator.better import sort_key
 
 
 def is_host(*, benchmark: Benchmark, user) -> bool:
@@ -164,7 +165,7 @@ def leaderboard_rows(
         def key(r: Row):
             v = r.metrics.get(sort)
             ok = isinstance(v, int | float)
-            return (not ok, (-v if direction == "max" else v) if ok else 0.0, r.created_at)
+            return (not ok, sort_key(v, direction) if ok else 0.0, r.created_at)
 
         rows.sort(key=key)
         end = None if limit is None else offset + limit

@@ -9,17 +9,12 @@ from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import MISSING_SORT_VALUE, LeaderboardEntry
 from earthbench.leaderboards.rank_uncertainty import schedule_rank_refresh
 from earthbench.submissions.models import Score, Submission
-
-
-def _sort_value(value: float | None, direction: str) -> float | None:
-    if value is None:
-        return None
-    return -value if direction == "max" else value
+from evaluator.better import sort_key
 
 
 def _best(scores: list[Score], direction: str) -> Score | None:
     def key(s: Score):
-        sv = _sort_value(s.primary_value, direction)
+        sv = sort_key(s.primary_value, direction)
         return (sv is None, sv if sv is not None else 0.0, s.submission.created_at, s.submission_id)
 
     return min(scores, key=key) if scores else None
@@ -81,7 +76,7 @@ def leaderboard_refresh_team(*, benchmark: Benchmark, team: Team) -> None:
                 "sort_value": (
                     MISSING_SORT_VALUE
                     if best.primary_value is None
-                    else _sort_value(best.primary_value, benchmark.primary_direction)
+                    else sort_key(best.primary_value, benchmark.primary_direction)
                 ),
                 "ci_low": ci[0],
                 "ci_high": ci[1],
