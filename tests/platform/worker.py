@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +37,17 @@ def worker_env(**extra) -> dict[str, str]:
     return env
 
 
+def _die_with_pytest() -> None:  # pragma: no cover - runs in the forked child
+    """Linux: the worker is SIGKILLed when pytest dies (a timeout, Ctrl-C twice),
+    instead of living on as a stray that consumes the next run's queue."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 @contextmanager
 def celery_worker(log_path: Path, *args: str, **extra):
     """A worker process; ``args`` are extra command-line options (e.g. ``--beat``)."""
@@ -45,7 +57,10 @@ def celery_worker(log_path: Path, *args: str, **extra):
         "-l", "info", *args,
     ]
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=worker_env(**extra), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            cmd, cwd=REPO, env=worker_env(**extra), stdout=log, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_pytest if sys.platform == "linux" else None,
+        )
     try:
         yield proc
     finally:
