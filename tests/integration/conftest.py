@@ -50,6 +50,13 @@ def services(transactional_db):
         pytest.fail(
             f"EARTHBENCH_INTEGRATION=1 but the broker is {settings.CELERY_BROKER_URL}; {HOW}"
         )
+    strays = stray_consumers()
+    if strays:
+        pytest.fail(
+            f"another worker consumes this Redis database ({strays}): a stray from an "
+            "earlier run would take the test's messages; stop it, or point "
+            "CELERY_BROKER_URL at a database of its own (redis://host:6379/N)"
+        )
     purge_queues()
     old = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = False
@@ -62,6 +69,15 @@ def purge_queues() -> None:
     r = redis_client()
     for key in ("scoring", "gpu", "unacked", "unacked_index"):
         r.delete(key)
+
+
+def stray_consumers() -> list[str]:
+    """Addresses of clients blocked reading a queue of this Redis database."""
+    db = str(redis_client().connection_pool.connection_kwargs.get("db", 0))
+    return [
+        c["addr"] for c in redis_client().client_list()
+        if c.get("cmd") in ("brpop", "blpop") and c.get("db") == db
+    ]
 
 
 def redis_client():

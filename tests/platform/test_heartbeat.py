@@ -172,6 +172,35 @@ def test_worker_sigkilled_mid_scoring_is_scored_exactly_once(user, eurosat, perf
     print(f"SIGKILL -> scored in {recovered_s:.1f} s with {FAST}")
 
 
+@pytest.mark.slow
+def test_worker_sigkilled_beside_a_running_one_is_scored_by_it(user, eurosat, perfect_csv, real_broker, tmp_path):
+    """The survivor (with beat) was already running, idle, when the other
+    worker died: its reaper, not a start-up step, recovers the run (on Redis
+    the same shape needs the broker's periodic sweep: tests/integration/test_faults.py)."""
+    sub = make(user, eurosat, perfect_csv)
+    slow_log, log = tmp_path / "killed.log", tmp_path / "survivor.log"
+    with celery_worker(slow_log, EARTHBENCH_BOOTSTRAP_RESAMPLES=10**7, **FAST) as proc:
+        beating = wait_for(lambda: Submission.objects.filter(
+            pk=sub.pk, heartbeat_at__gt=F("started_at")).exists(), timeout=90)
+        assert beating, slow_log.read_text(errors="replace")[-3000:]
+        with celery_worker(log, "--beat", "--schedule", str(tmp_path / "beat-schedule"), **FAST):
+            assert wait_for(lambda: b" ready." in log.read_bytes(), timeout=60), log.read_text()[-3000:]
+            wait_for(lambda: False, timeout=3)  # its reaper runs (every 2 s) and leaves the live run alone
+            assert Submission.objects.get(pk=sub.pk).attempts == 1
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+            done = wait_for(
+                lambda: Submission.objects.get(pk=sub.pk).status in ("scored", "failed"), timeout=120
+            )
+            time.sleep(3)  # any duplicate run would show up here
+    assert done, log.read_text(errors="replace")[-3000:]
+    sub.refresh_from_db()
+    assert sub.status == "scored", sub.error
+    assert sub.attempts == 2
+    assert events(sub) == ["queued", "running", "queued", "running", "scored"]
+    assert Score.objects.filter(submission=sub).count() == 2
+
+
 def test_redelivered_message_leaves_a_long_run_with_a_fresh_heartbeat(user, eurosat, perfect_csv):
     """Redis redelivers an unacknowledged message after its visibility timeout
     even while a long run is healthy: the heartbeat, not the start, decides."""

@@ -36,6 +36,18 @@ def worker_env(**extra) -> dict[str, str]:
     return env
 
 
+# Linux: the worker is SIGKILLed when pytest dies (a timeout, Ctrl-C twice)
+# instead of living on as a stray that consumes the next run's queue. Set in
+# the new process before it execs Celery (PR_SET_PDEATHSIG survives exec), not
+# in a preexec_fn, which may deadlock in a forked child of a threaded pytest.
+_DIE_WITH_PARENT = (
+    "import ctypes, os, signal, sys; "
+    "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0); "
+    "os.getppid() == int(sys.argv[1]) or os._exit(1); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
 @contextmanager
 def celery_worker(log_path: Path, *args: str, **extra):
     """A worker process; ``args`` are extra command-line options (e.g. ``--beat``)."""
@@ -44,6 +56,8 @@ def celery_worker(log_path: Path, *args: str, **extra):
         "-Q", "scoring,gpu", "--pool=solo", "--without-gossip", "--without-mingle",
         "-l", "info", *args,
     ]
+    if sys.platform == "linux":
+        cmd = [sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *cmd]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=REPO, env=worker_env(**extra), stdout=log, stderr=subprocess.STDOUT)
     try:

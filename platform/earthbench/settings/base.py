@@ -237,6 +237,21 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
 }
+# Redis hands an unacknowledged message on (its worker died) only when some
+# idle worker sweeps the unacked index (kombu's restore_visible): once as a
+# worker starts, then on a 10 s timer that scans only every 10th call (kombu
+# 5.7), i.e. every 100 s. A message that was not yet due when the survivors
+# started waited up to 100 s past its visibility timeout (docs/reliability.md).
+# Sweep on every tick, at a quarter of the timeout (1-10 s): one ZRANGE on a
+# small index. A worker killed inside a sweep holds its mutex until it expires
+# (kombu: 300 s, no sweep by anyone meanwhile); a sweep takes milliseconds.
+if CELERY_BROKER_URL.split("://", 1)[0] in ("redis", "rediss", "redis+socket", "sentinel"):
+    _visibility = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        unacked_restore_interval=min(10, max(1, _visibility // 4)),
+        unacked_restore_throttle=1,
+        unacked_mutex_expire=30,
+    )
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
