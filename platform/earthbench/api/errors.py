@@ -6,6 +6,7 @@ from rest_framework.views import exception_handler as drf_handler
 
 from earthbench.accounts.teams import TeamError
 from earthbench.benchmarks.selectors import BenchmarkNotFound
+from earthbench.submissions.selectors import SubmissionNotFound
 from earthbench.submissions.services import (
     IdempotencyConflict,
     QuotaExceeded,
@@ -28,6 +29,8 @@ def exception_handler(exc, context):
         body = {"code": exc.code, "message": str(exc), "field": "benchmark",
                 "suggestions": exc.suggestions}
         return Response({"error": body}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, SubmissionNotFound):  # missing, or someone else's: the same answer
+        return Response({"error": {"code": "not_found", "message": str(exc), "field": None}}, status=404)
     if isinstance(exc, TeamError):
         return Response({"error": {"code": "refused", "message": str(exc), "field": None}}, status=400)
     if isinstance(exc, SubmissionRefused):

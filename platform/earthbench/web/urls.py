@@ -1,5 +1,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from earthbench.web import (
     account_views,
@@ -9,6 +14,10 @@ from earthbench.web import (
     team_views,
     views,
 )
+
+# Django's form views also answer PUT (as a POST) and OPTIONS: each route here
+# declares its methods (tests/platform/test_allowed_methods.py).
+form_view = require_http_methods(["GET", "HEAD", "POST"])
 
 urlpatterns = [
     path("", views.benchmark_list, name="home"),
@@ -97,27 +106,27 @@ urlpatterns = [
     path("docs/examples/<str:name>", docs_views.doc_example, name="doc-example"),
     path("docs/<slug:name>/", docs_views.doc_page, name="doc"),
     path("accounts/signup/", account_views.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", form_view(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", require_POST(auth_views.LogoutView.as_view()), name="logout"),
     # Django's password reset: a one-time link by e-mail (console backend in the demo).
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(),
+        form_view(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
     path(
         "accounts/password-reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(),
+        require_safe(auth_views.PasswordResetDoneView.as_view()),
         name="password_reset_done",
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        form_view(auth_views.PasswordResetConfirmView.as_view()),
         name="password_reset_confirm",
     ),
     path(
         "accounts/reset/done/",
-        auth_views.PasswordResetCompleteView.as_view(),
+        require_safe(auth_views.PasswordResetCompleteView.as_view()),
         name="password_reset_complete",
     ),
     path("account/", account_views.account_settings, name="account"),
