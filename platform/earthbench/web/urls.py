@@ -11,6 +11,7 @@ from earthbench.web import (
     docs_views,
     download_views,
     host_views,
+    submission_views,
     team_views,
     views,
 )
@@ -84,20 +85,20 @@ urlpatterns = [
         host_views.host_rescore_previous,
         name="benchmark-host-rescore-previous",
     ),
-    path("submissions/", views.my_submissions, name="my-submissions"),
-    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("submissions/", submission_views.my_submissions, name="my-submissions"),
+    path("submissions/<int:pk>/", submission_views.submission_detail, name="submission"),
     path(
         "submissions/<int:pk>/status.json",
-        views.submission_status,
+        submission_views.submission_status,
         name="submission-status",
     ),
     path(
         "submissions/<int:pk>/select/",
-        views.submission_select_view,
+        submission_views.submission_select_view,
         name="submission-select",
     ),
     path(
-        "submissions/<int:pk>/hide/", views.submission_hide_view, name="submission-hide"
+        "submissions/<int:pk>/hide/", submission_views.submission_hide_view, name="submission-hide"
     ),
     path("vendor/plotly.min.js", views.plotly_js, name="plotly-js"),
     path("getting-started/", docs_views.getting_started, name="getting-started"),
