@@ -84,7 +84,7 @@ def test_worker_killed_beside_a_running_one_is_redelivered_by_its_sweep(
     sweep, not from the sweep every worker makes once at start-up. kombu's
     default sweeps only every 100 s (a 10 s timer that scans every 10th call);
     the settings make it sweep at a quarter of the visibility timeout."""
-    sub, _ = sub_services.submission_create(
+    sub, _ = intake.submission_create(
         user=user, benchmark=eurosat, file=upload(perfect_csv), filename="p.csv"
     )
     killed_log, survivor_log = tmp_path / "killed.log", tmp_path / "survivor.log"

@@ -208,8 +208,10 @@ def fill(world, parts) -> list[str] | str:
     return ["/" + u for u in urls]
 
 
-def all_urls(world) -> tuple[list[str], list[str]]:
-    urls, unfilled = [], []
+def pattern_urls(world) -> tuple[list[tuple[tuple, URLPattern, list[str]]], list[str]]:
+    """(pattern chain, leaf, its filled URLs) for every URL pattern, and the
+    patterns that cannot be filled. Shared with the allowed-methods test."""
+    found, unfilled = [], []
     for parts, leaf in iter_patterns():
         got = fill(world, parts)
         if isinstance(got, str):
@@ -228,8 +230,14 @@ def all_urls(world) -> tuple[list[str], list[str]]:
                 mine.append(url)
         if not mine:
             unfilled.append(f"{leaf.name or leaf.lookup_str}: none of {got[:4]} resolves to it")
-        urls += mine
-    return sorted(set(urls)), unfilled
+            continue
+        found.append((parts, leaf, mine))
+    return found, unfilled
+
+
+def all_urls(world) -> tuple[list[str], list[str]]:
+    found, unfilled = pattern_urls(world)
+    return sorted({u for _, _, urls in found for u in urls}), unfilled
 
 
 def body_of(resp) -> str:

@@ -11,6 +11,7 @@ from earthbench.submissions.errors import (
     QuotaExceeded,
     SubmissionRefused,
 )
+from earthbench.submissions.selectors import SubmissionNotFound
 
 
 def _first_message(detail):
@@ -28,6 +29,8 @@ def exception_handler(exc, context):
         body = {"code": exc.code, "message": str(exc), "field": "benchmark",
                 "suggestions": exc.suggestions}
         return Response({"error": body}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, SubmissionNotFound):  # missing, or someone else's: the same answer
+        return Response({"error": {"code": "not_found", "message": str(exc), "field": None}}, status=404)
     if isinstance(exc, TeamError):
         return Response({"error": {"code": "refused", "message": str(exc), "field": None}}, status=400)
     if isinstance(exc, SubmissionRefused):

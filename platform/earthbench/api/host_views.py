@@ -174,21 +174,27 @@ class HostBenchmarkBundle(APIView):
         return Response({**benchmark_body(new), "report": report}, status=code)
 
 
+def _set_published(request, slug, published: bool) -> Response:
+    bench = hs.benchmark_set_published(user=request.user, benchmark=_managed(request, slug), published=published)
+    return Response(benchmark_body(bench))
+
+
 class HostBenchmarkPublish(APIView):
     permission_classes = [permissions.IsAuthenticated, HasScope]
-    published = True
 
     @extend_schema(request=None, responses=_BODY)
     @_refusals
     def post(self, request, slug):
-        bench = hs.benchmark_set_published(
-            user=request.user, benchmark=_managed(request, slug), published=self.published
-        )
-        return Response(benchmark_body(bench))
+        return _set_published(request, slug, True)
 
 
-class HostBenchmarkUnpublish(HostBenchmarkPublish):
-    published = False
+class HostBenchmarkUnpublish(APIView):
+    permission_classes = [permissions.IsAuthenticated, HasScope]
+
+    @extend_schema(request=None, responses=_BODY)
+    @_refusals
+    def post(self, request, slug):
+        return _set_published(request, slug, False)
 
 
 class HostBenchmarkRescorePrevious(APIView):

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from earthbench.benchmarks.models import Benchmark
 from earthbench.benchmarks.selectors import BenchmarkNotFound, published_benchmark
 from earthbench.submissions.models import Submission
+from earthbench.submissions.selectors import visible_scores
 
 
 class BenchmarkSerializer(serializers.ModelSerializer):
@@ -102,12 +103,11 @@ class SubmissionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_scores(self, obj) -> list[dict]:
-        visible = self.context.get("visible_splits", {"public"})
+        """The current scores on the splits the viewer (``context["user"]``) may see."""
         context = {"primary_metric": obj.benchmark.primary_metric}
         return [
             ScoreSerializer(s, context=context).data
-            for s in obj.scores.all()
-            if s.is_current and s.split in visible
+            for s in visible_scores(submission=obj, user=self.context["user"])
         ]
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -22,23 +19,23 @@ from earthbench.api import serializers as s
 from earthbench.api.idempotency import idempotent
 from earthbench.api.pagination import NewestFirstCursor
 from earthbench.benchmarks.models import Benchmark
-from earthbench.benchmarks.selectors import published_benchmark
-from earthbench.leaderboards.exports import (
-    full_results,
-    rank_uncertainty_fields,
-    rows_as_dicts,
-    to_csv,
+from earthbench.benchmarks.selectors import (
+    CATALOG_FILTER_HELP,
+    CatalogFilter,
+    catalog_queryset,
+    published_benchmark,
 )
-from earthbench.leaderboards.selectors import (
-    is_host,
-    leaderboard_count,
-    leaderboard_rows,
-    split_visible,
-)
-from earthbench.leaderboards.selectors import visible_splits as _visible_splits
-from earthbench.leaderboards.suites import is_suite, suite_hidden_members, suite_rows
+from earthbench.leaderboards import pages
+from earthbench.leaderboards.exports import full_results, to_csv
+from earthbench.leaderboards.selectors import is_host
+from earthbench.leaderboards.suites import is_suite
 from earthbench.submissions import intake, lifecycle, quota, selection, uploads
 from earthbench.submissions.models import Score, Submission, Upload
+from earthbench.submissions.selectors import (
+    own_upload,
+    submissions_of,
+    visible_submission,
+)
 
 
 class HasScope(permissions.BasePermission):
@@ -59,34 +56,18 @@ class HasScope(permissions.BasePermission):
         return need in scopes
 
 
+# A signed-in user (session or token) with the scope the method needs.
+SIGNED_IN = [permissions.IsAuthenticated, HasScope]
+
+
 class BenchmarkList(generics.ListAPIView):
     serializer_class = s.BenchmarkSerializer
     permission_classes = [HasScope]
 
     def get_queryset(self):
-        qs = Benchmark.objects.filter(is_published=True)
-        params = self.request.query_params
-        if params.get("kind"):
-            qs = qs.filter(task_kind=params["kind"])
-        # JSON list fields: filtered in Python, portable across SQLite and Postgres.
-        modality, paper = params.get("modality"), params.get("paper", "").strip().lower()
-        if modality or paper:
-            keep = [
-                b.pk
-                for b in qs.only("pk", "modalities", "papers")
-                if (not modality or modality in b.modalities)
-                and (not paper or any(paper in p.lower() for p in b.papers))
-            ]
-            qs = qs.filter(pk__in=keep)
-        return qs
+        return catalog_queryset(CatalogFilter.from_query(self.request.query_params))
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("kind", str),
-            OpenApiParameter("modality", str),
-            OpenApiParameter("paper", str, description="substring of a paper title"),
-        ]
-    )
+    @extend_schema(parameters=[OpenApiParameter(k, str, description=d) for k, d in CATALOG_FILTER_HELP.items()])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -116,63 +97,28 @@ class Leaderboard(APIView):
     )
     def get(self, request, slug):
         bench = published_benchmark(slug)
-        split = request.query_params.get("split", "public")
-        if split not in ("public", "private"):
-            raise ValidationError({"split": "split must be public or private"})
-        if not split_visible(benchmark=bench, split=split, user=request.user):
-            raise PermissionDenied("the private leaderboard is revealed at the deadline")
-        if is_suite(bench):
-            rows = suite_rows(benchmark=bench, split=split, user=request.user)
-            return Response({
-                "benchmark": bench.slug, "split": split, "primary_metric": "iqm", "direction": "max",
-                # The rows' metric, whatever the suite's YAML declares for itself.
-                "metrics": [{"key": "iqm", "label": "IQM of normalised scores", "direction": "max"}],
-                "count": len(rows),
-                # members whose split is hidden from this viewer: they count as missing
-                "hidden_members": suite_hidden_members(benchmark=bench, split=split, user=request.user),
-                "results": [
-                    {"rank": r.rank, "team": r.team, "iqm": r.iqm, "primary_value": r.iqm,
-                     "iqm_ci_low": r.ci[0] if r.ci else None, "iqm_ci_high": r.ci[1] if r.ci else None,
-                     "normalised": r.normalised, "scores": r.raw, "missing": r.missing,
-                     "tied_with_leader": r.tied_with_leader, **rank_uncertainty_fields(r)}
-                    for r in rows
-                ],
-            })
-        fmt = request.query_params.get("format", "json")
+        params = request.query_params
         try:
-            offset = max(0, int(request.query_params.get("offset", 0)))
-            limit = min(1000, max(1, int(request.query_params.get("limit", 100))))
-        except ValueError:
-            raise ValidationError({"limit": "limit and offset must be integers"}) from None
-        page = {} if fmt == "csv" else {"offset": offset, "limit": limit}
-        try:
-            rows = leaderboard_rows(
-                benchmark=bench, split=split, sort=request.query_params.get("sort"), **page
-            )
-        except ValueError as exc:
-            raise ValidationError({"sort": str(exc)}) from None
-        records = rows_as_dicts(bench, rows)
-        if fmt == "csv":
-            resp = HttpResponse(to_csv(records), content_type="text/csv; charset=utf-8")
-            resp["Content-Disposition"] = f'attachment; filename="{bench.slug}-{split}.csv"'
-            return resp
-        if fmt != "json":
-            raise ValidationError({"format": "format must be json or csv"})
-        body = {
-            "benchmark": bench.slug,
-            "split": split,
-            "primary_metric": bench.primary_metric,
-            "direction": bench.primary_direction,
-            "metrics": bench.metrics,
-            "count": leaderboard_count(benchmark=bench, split=split),
-            "offset": offset,
-            "results": records,
-        }
-        etag = '"' + hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:32] + '"'
-        if request.headers.get("If-None-Match") == etag:
-            resp = Response(status=304)
-        else:
-            resp = Response(body)
+            split = pages.board_split(benchmark=bench, requested=params.get("split"), user=request.user)
+            if is_suite(bench):
+                return Response(pages.suite_body(pages.suite_board(benchmark=bench, split=split, user=request.user)))
+            fmt = params.get("format", "json")
+            if fmt not in ("json", "csv"):
+                raise pages.BoardRequestError("format", "format must be json or csv")
+            offset, limit = pages.page_bounds(params)
+            if fmt == "csv":  # the export: every row
+                board = pages.board(benchmark=bench, split=split, sort=params.get("sort"))
+                resp = HttpResponse(to_csv(pages.board_records(board)), content_type="text/csv; charset=utf-8")
+                resp["Content-Disposition"] = f'attachment; filename="{bench.slug}-{split}.csv"'
+                return resp
+            board = pages.board(benchmark=bench, split=split, sort=params.get("sort"), offset=offset, limit=limit)
+        except pages.BoardRequestError as exc:
+            raise ValidationError({exc.field: str(exc)}) from None
+        except pages.SplitHidden as exc:
+            raise PermissionDenied(str(exc)) from None
+        body = pages.board_body(board)
+        etag = pages.etag_of(body)
+        resp = Response(status=304) if request.headers.get("If-None-Match") == etag else Response(body)
         resp["ETag"] = etag
         resp["Cache-Control"] = "private, must-revalidate"
         return resp
@@ -181,7 +127,7 @@ class Leaderboard(APIView):
 class BenchmarkResults(APIView):
     """Every score of every submission, for the benchmark's hosts."""
 
-    permission_classes = [permissions.IsAuthenticated, HasScope]
+    permission_classes = SIGNED_IN
 
     @extend_schema(parameters=[OpenApiParameter("format", str, enum=["json", "csv"])], responses=None)
     def get(self, request, slug):
@@ -196,19 +142,19 @@ class BenchmarkResults(APIView):
         return Response({"benchmark": bench.slug, "results": records})
 
 
-def visible_splits(sub: Submission, user) -> set[str]:
-    return _visible_splits(benchmark=sub.benchmark, user=user)
+def submission_body(sub: Submission, user) -> dict:
+    """A submission as the API shows it: its scores on the splits ``user`` may see."""
+    return s.SubmissionSerializer(sub, context={"user": user}).data
 
 
 class SubmissionListCreate(generics.GenericAPIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
+    permission_classes = SIGNED_IN
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = s.SubmissionSerializer
     pagination_class = NewestFirstCursor
 
     def get_queryset(self):
-        # Every submission of every team of mine (teams are per benchmark).
-        qs = Submission.objects.filter(team__memberships__user=self.request.user).select_related("benchmark", "team").prefetch_related(
+        qs = submissions_of(user=self.request.user).select_related("benchmark", "team").prefetch_related(
             Prefetch("scores", queryset=Score.objects.filter(is_current=True))
         )
         bench = self.request.query_params.get("benchmark")
@@ -223,10 +169,7 @@ class SubmissionListCreate(generics.GenericAPIView):
     )
     def get(self, request):
         page = self.paginate_queryset(self.get_queryset())
-        data = [
-            s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data
-            for sub in page
-        ]
+        data = [submission_body(sub, request.user) for sub in page]
         return self.get_paginated_response(data)
 
     @extend_schema(request=s.SubmissionCreateSerializer, responses={201: s.SubmissionSerializer})
@@ -244,38 +187,31 @@ class SubmissionListCreate(generics.GenericAPIView):
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
         )
         sub = Submission.objects.select_related("benchmark", "team").get(pk=sub.pk)
-        body = s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data
+        body = submission_body(sub, request.user)
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
 class SubmissionDetail(APIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
+    """A submission of one of my teams, or of a benchmark I host (404 otherwise)."""
 
-    def _get(self, request, pk) -> Submission:
-        sub = Submission.objects.select_related("benchmark", "team").filter(pk=pk).first()
-        # Someone else's submission is indistinguishable from a missing one.
-        if sub is None or not (
-            sub.team.memberships.filter(user=request.user).exists()
-            or is_host(benchmark=sub.benchmark, user=request.user)
-        ):
-            raise NotFound("no such submission")
-        return sub
+    permission_classes = SIGNED_IN
 
     @extend_schema(responses=s.SubmissionSerializer)
     def get(self, request, pk):
-        sub = self._get(request, pk)
-        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+        return Response(submission_body(visible_submission(pk=pk, user=request.user), request.user))
 
 
-class SubmissionCancel(SubmissionDetail):
+class SubmissionCancel(APIView):
+    permission_classes = SIGNED_IN
+
     @extend_schema(request=None, responses=s.SubmissionSerializer)
     def post(self, request, pk):
-        sub = lifecycle.submission_cancel(submission=self._get(request, pk), user=request.user)
-        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+        sub = lifecycle.submission_cancel(submission=visible_submission(pk=pk, user=request.user), user=request.user)
+        return Response(submission_body(sub, request.user))
 
 
 class MyQuota(APIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
+    permission_classes = SIGNED_IN
 
     @extend_schema(
         parameters=[OpenApiParameter("benchmark", str, required=True)], responses=s.QuotaSerializer
@@ -294,48 +230,58 @@ class MyQuota(APIView):
         )
 
 
-class SubmissionSelect(SubmissionDetail):
+class SubmissionSelect(APIView):
     """Select (POST) or deselect (DELETE) as one of the team's final submissions."""
+
+    permission_classes = SIGNED_IN
 
     @extend_schema(request=None, responses=s.SubmissionSerializer)
     def post(self, request, pk):
-        return self._set(request, pk, True)
+        return _select(request, pk, selected=True)
 
     @extend_schema(request=None, responses=s.SubmissionSerializer)
     def delete(self, request, pk):
-        return self._set(request, pk, False)
-
-    def _set(self, request, pk, selected):
-        sub = selection.submission_select(submission=self._get(request, pk), user=request.user, selected=selected)
-        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+        return _select(request, pk, selected=False)
 
 
-class SubmissionHide(SubmissionDetail):
+def _select(request, pk, *, selected: bool) -> Response:
+    sub = visible_submission(pk=pk, user=request.user)
+    sub = selection.submission_select(submission=sub, user=request.user, selected=selected)
+    return Response(submission_body(sub, request.user))
+
+
+class SubmissionHide(APIView):
     """Hosts hide (POST, with a reason) or restore (DELETE) an entry."""
+
+    permission_classes = SIGNED_IN
 
     @extend_schema(request=s.HideSerializer, responses=s.SubmissionSerializer)
     def post(self, request, pk):
         ser = s.HideSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        sub = selection.submission_hide(submission=self._get(request, pk), by=request.user, reason=ser.validated_data["reason"])
-        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+        sub = visible_submission(pk=pk, user=request.user)
+        sub = selection.submission_hide(submission=sub, by=request.user, reason=ser.validated_data["reason"])
+        return Response(submission_body(sub, request.user))
 
     @extend_schema(request=None, responses=s.SubmissionSerializer)
     def delete(self, request, pk):
-        sub = selection.submission_hide(submission=self._get(request, pk), by=request.user, reason="", hidden=False)
-        return Response(s.SubmissionSerializer(sub, context={"visible_splits": visible_splits(sub, request.user)}).data)
+        sub = visible_submission(pk=pk, user=request.user)
+        sub = selection.submission_hide(submission=sub, by=request.user, reason="", hidden=False)
+        return Response(submission_body(sub, request.user))
 
 
-class SubmissionLogs(SubmissionDetail):
+class SubmissionLogs(APIView):
+    permission_classes = SIGNED_IN
+
     @extend_schema(responses=s.LogsSerializer)
     def get(self, request, pk):
-        sub = self._get(request, pk)
+        sub = visible_submission(pk=pk, user=request.user)
         return Response({"id": sub.pk, "log_tail": sub.log_tail,
                          "events": [{"status": e.status, "note": e.note, "at": e.at} for e in sub.events.all()]})
 
 
 class TokenListCreate(APIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
+    permission_classes = SIGNED_IN
     write_scope = "tokens"
 
     @extend_schema(responses=s.TokenSerializer(many=True))
@@ -358,7 +304,7 @@ class TokenListCreate(APIView):
 
 
 class TokenDetail(APIView):
-    permission_classes = [permissions.IsAuthenticated, HasScope]
+    permission_classes = SIGNED_IN
     write_scope = "tokens"
 
     @extend_schema(request=None, responses={204: None})
@@ -373,7 +319,7 @@ class TokenDetail(APIView):
 class UploadCreate(APIView):
     """Start a resumable upload; then PUT chunks and POST complete."""
 
-    permission_classes = [permissions.IsAuthenticated, HasScope]
+    permission_classes = SIGNED_IN
 
     @extend_schema(request=s.UploadCreateSerializer, responses={201: s.UploadSerializer})
     @idempotent
@@ -384,20 +330,21 @@ class UploadCreate(APIView):
         return Response(s.UploadSerializer(up).data, status=201)
 
 
+def _own_upload(request, uuid) -> Upload:
+    up = own_upload(uuid=uuid, user=request.user)
+    if up is None:
+        raise NotFound("no such upload")
+    return up
+
+
 class UploadDetail(APIView):
     """GET the received offset; PUT raw bytes at ``Upload-Offset``."""
 
-    permission_classes = [permissions.IsAuthenticated, HasScope]
-
-    def _get(self, request, uuid) -> Upload:
-        up = Upload.objects.filter(uuid=uuid, user=request.user).first()
-        if up is None:
-            raise NotFound("no such upload")
-        return up
+    permission_classes = SIGNED_IN
 
     @extend_schema(responses=s.UploadSerializer)
     def get(self, request, uuid):
-        return Response(s.UploadSerializer(self._get(request, uuid)).data)
+        return Response(s.UploadSerializer(_own_upload(request, uuid)).data)
 
     @extend_schema(
         request={"application/octet-stream": {"type": "string", "format": "binary"}},
@@ -405,7 +352,7 @@ class UploadDetail(APIView):
         responses=s.UploadSerializer,
     )
     def put(self, request, uuid):
-        up = self._get(request, uuid)
+        up = _own_upload(request, uuid)
         try:
             offset = int(request.headers.get("Upload-Offset", ""))
         except ValueError:
@@ -416,10 +363,14 @@ class UploadDetail(APIView):
         return Response(s.UploadSerializer(up).data)
 
 
-class UploadComplete(UploadDetail):
+class UploadComplete(APIView):
+    """POST the whole file's sha256 once every byte is in."""
+
+    permission_classes = SIGNED_IN
+
     @extend_schema(request=s.UploadCompleteSerializer, responses=s.UploadSerializer)
     def post(self, request, uuid):
         ser = s.UploadCompleteSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
-        up = uploads.upload_complete(upload=self._get(request, uuid), sha256=ser.validated_data["sha256"])
+        up = uploads.upload_complete(upload=_own_upload(request, uuid), sha256=ser.validated_data["sha256"])
         return Response(s.UploadSerializer(up).data)

@@ -10,7 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from earthbench.accounts.models import ApiToken
 from earthbench.accounts.services import token_create, token_revoke, user_create
@@ -27,6 +31,7 @@ def _next_url(request) -> str:
     return target if target and ok else ""
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request):
     next_url = _next_url(request)
     if request.method == "POST":
@@ -46,6 +51,7 @@ def signup(request):
     )
 
 
+@require_safe
 @login_required
 def account_settings(request):
     return render(
@@ -60,6 +66,7 @@ def account_settings(request):
     )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def tokens(request):
     new_key = None

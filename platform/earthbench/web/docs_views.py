@@ -9,6 +9,7 @@ import markdown
 from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _EXAMPLE = re.compile(r"^[a-z0-9][a-z0-9-]*\.(ya?ml|sh|txt)$")
@@ -36,6 +37,7 @@ def _render(name: str) -> tuple[str, str]:
     return title, _links_to_site(html)
 
 
+@require_safe
 def getting_started(request):
     try:
         _, ci_html = _render("ci")
@@ -50,11 +52,13 @@ def getting_started(request):
     )
 
 
+@require_safe
 def doc_page(request, name):
     title, html = _render(name)
     return render(request, "web/doc_page.html", {"title": title, "html": html})
 
 
+@require_safe
 def doc_example(request, name):
     path = _docs_dir() / "examples" / name
     if not _EXAMPLE.match(name) or not path.is_file():

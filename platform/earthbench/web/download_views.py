@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import FileResponse, Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from earthbench import downloads
 
@@ -19,10 +20,12 @@ def pip_commands(request) -> list[dict]:
     ]
 
 
+@require_safe
 def downloads_index(request):
     return render(request, "web/downloads.html", {"tools": pip_commands(request)})
 
 
+@require_safe
 def download_file(request, filename):
     path = downloads.wheel_path(filename)
     if path is None:

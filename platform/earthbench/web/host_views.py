@@ -11,7 +11,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from benchmarks.catalog import CatalogError
 from earthbench.benchmarks import host_services as hs
@@ -42,6 +46,7 @@ def _hosted(request, slug) -> Benchmark:
     return bench
 
 
+@require_safe
 @login_required
 def host_dashboard(request, slug):
     bench = _hosted(request, slug)
@@ -221,6 +226,7 @@ def host_rescore(request, slug):
     return redirect(reverse("benchmark-host", args=[bench.slug]))
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def benchmark_new(request):
     """Hosts upload a bundle here; staff may also create from a catalog YAML."""

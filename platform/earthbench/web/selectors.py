@@ -13,30 +13,20 @@ from django.utils import timezone
 
 from earthbench import storage
 from earthbench.benchmarks.models import Benchmark
+from earthbench.benchmarks.selectors import CatalogFilter, filter_catalog, sensors_of
 from earthbench.submissions.models import Score, Submission
+from earthbench.submissions.selectors import submissions_of
 
 # ------------------------------------------------------------------ catalog
 
 
 @dataclass
-class CatalogFilters:
-    q: str = ""
-    kind: str = ""
-    modality: str = ""
-    sensor: str = ""
-    paper: str = ""
+class CatalogFilters(CatalogFilter):
+    """The catalog page's query: the shared filters (``benchmarks.selectors.
+    CatalogFilter``, one meaning each, as in the API) plus how to show them."""
+
     sort: str = ""  # not a filter: the order (see CATALOG_SORTS)
     view: str = ""  # "cards" for the card view; the compact table otherwise
-
-    @classmethod
-    def from_query(cls, params) -> CatalogFilters:
-        return cls(
-            **{k: params.get(k, "").strip()[:300] for k in cls.__dataclass_fields__}
-        )
-
-    @property
-    def active(self) -> bool:
-        return any(v for k, v in vars(self).items() if k not in ("sort", "view"))
 
     def query(self, **changes) -> str:
         """The query string of these filters with ``changes`` (for sort links)."""
@@ -54,42 +44,9 @@ class Facets:
     papers: list[str] = field(default_factory=list)
 
 
-def _sensors(bench: Benchmark) -> list[str]:
-    value = (bench.spec or {}).get("sensors") or []
-    return [str(s) for s in value] if isinstance(value, list) else []
-
-
-def _matches(bench: Benchmark, f: CatalogFilters) -> bool:
-    if f.kind and bench.task_kind != f.kind:
-        return False
-    if f.modality and f.modality not in bench.modalities:
-        return False
-    if f.sensor and f.sensor not in _sensors(bench):
-        return False
-    if f.paper and f.paper not in bench.papers:
-        return False
-    if f.q:
-        needle = f.q.lower()
-        hay = " ".join(
-            [
-                bench.title,
-                bench.slug,
-                bench.summary,
-                bench.task_kind,
-                *bench.papers,
-                *_sensors(bench),
-            ]
-        ).lower()
-        return all(word in hay for word in needle.split())
-    return True
-
-
 def catalog(*, filters: CatalogFilters) -> tuple[list[Benchmark], Facets]:
-    """Published benchmarks matching ``filters`` and the facet values of all of them.
-
-    The catalog holds about a hundred rows, and SQLite cannot query inside JSON
-    lists portably, so one query loads them and the filtering happens here.
-    """
+    """Published benchmarks matching ``filters`` and the facet values of all of them
+    (one query; the filter itself is ``benchmarks.selectors.filter_catalog``)."""
     benches = list(
         Benchmark.objects.filter(is_published=True)
         .defer("card")
@@ -99,20 +56,19 @@ def catalog(*, filters: CatalogFilters) -> tuple[list[Benchmark], Facets]:
     facets = Facets(
         kinds=sorted({b.task_kind for b in benches}),
         modalities=sorted({m for b in benches for m in b.modalities}),
-        sensors=sorted({s for b in benches for s in _sensors(b)}, key=str.lower),
+        sensors=sorted({s for b in benches for s in sensors_of(b)}, key=str.lower),
         papers=sorted({p for b in benches for p in b.papers}, key=str.lower),
     )
     for b in benches:
-        b.sensors = _sensors(b)
-    found = [b for b in benches if _matches(b, filters)]
-    return sort_catalog(found, filters.sort), facets
+        b.sensors = sensors_of(b)
+    return sort_catalog(filter_catalog(benches, filters), filters.sort), facets
 
 
 CATALOG_SORTS = {
     "title": lambda b: b.title.lower(),
     "kind": lambda b: (b.task_kind, b.title.lower()),
     "modality": lambda b: (", ".join(sorted(b.modalities)), b.title.lower()),
-    "sensor": lambda b: (", ".join(_sensors(b)).lower() or "~", b.title.lower()),
+    "sensor": lambda b: (", ".join(sensors_of(b)).lower() or "~", b.title.lower()),
     "paper": lambda b: ((b.papers or ["~"])[0].lower(), b.title.lower()),
     "entries": lambda b: (-getattr(b, "n_subs", 0), b.title.lower()),
 }
@@ -186,7 +142,7 @@ def team_submissions(
 
 def user_submissions(*, user, limit: int = 200) -> list[Submission]:
     """The submissions of every team of the user (one per benchmark), newest first."""
-    return _with_public_score(Submission.objects.filter(team__memberships__user=user), limit)
+    return _with_public_score(submissions_of(user=user), limit)
 
 
 def _with_public_score(qs, limit: int) -> list[Submission]:

@@ -7,13 +7,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from earthbench.accounts import teams
 from earthbench.web.forms import TeamCreateForm, TeamJoinForm
 from earthbench.web.views import _published, _tab_context
 
 
+@require_safe
 def benchmark_team(request, slug):
     bench = _published(slug)
     team = members = None

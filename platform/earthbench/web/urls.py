@@ -1,14 +1,24 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
+from django.views.decorators.http import (
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
 from earthbench.web import (
     account_views,
     docs_views,
     download_views,
     host_views,
+    submission_views,
     team_views,
     views,
 )
+
+# Django's form views also answer PUT (as a POST) and OPTIONS: each route here
+# declares its methods (tests/platform/test_allowed_methods.py).
+form_view = require_http_methods(["GET", "HEAD", "POST"])
 
 urlpatterns = [
     path("", views.benchmark_list, name="home"),
@@ -75,20 +85,20 @@ urlpatterns = [
         host_views.host_rescore_previous,
         name="benchmark-host-rescore-previous",
     ),
-    path("submissions/", views.my_submissions, name="my-submissions"),
-    path("submissions/<int:pk>/", views.submission_detail, name="submission"),
+    path("submissions/", submission_views.my_submissions, name="my-submissions"),
+    path("submissions/<int:pk>/", submission_views.submission_detail, name="submission"),
     path(
         "submissions/<int:pk>/status.json",
-        views.submission_status,
+        submission_views.submission_status,
         name="submission-status",
     ),
     path(
         "submissions/<int:pk>/select/",
-        views.submission_select_view,
+        submission_views.submission_select_view,
         name="submission-select",
     ),
     path(
-        "submissions/<int:pk>/hide/", views.submission_hide_view, name="submission-hide"
+        "submissions/<int:pk>/hide/", submission_views.submission_hide_view, name="submission-hide"
     ),
     path("vendor/plotly.min.js", views.plotly_js, name="plotly-js"),
     path("getting-started/", docs_views.getting_started, name="getting-started"),
@@ -97,27 +107,27 @@ urlpatterns = [
     path("docs/examples/<str:name>", docs_views.doc_example, name="doc-example"),
     path("docs/<slug:name>/", docs_views.doc_page, name="doc"),
     path("accounts/signup/", account_views.signup, name="signup"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", form_view(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/logout/", require_POST(auth_views.LogoutView.as_view()), name="logout"),
     # Django's password reset: a one-time link by e-mail (console backend in the demo).
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(),
+        form_view(auth_views.PasswordResetView.as_view()),
         name="password_reset",
     ),
     path(
         "accounts/password-reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(),
+        require_safe(auth_views.PasswordResetDoneView.as_view()),
         name="password_reset_done",
     ),
     path(
         "accounts/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        form_view(auth_views.PasswordResetConfirmView.as_view()),
         name="password_reset_confirm",
     ),
     path(
         "accounts/reset/done/",
-        auth_views.PasswordResetCompleteView.as_view(),
+        require_safe(auth_views.PasswordResetCompleteView.as_view()),
         name="password_reset_complete",
     ),
     path("account/", account_views.account_settings, name="account"),

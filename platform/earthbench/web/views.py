@@ -11,27 +11,27 @@ from pathlib import Path
 import markdown
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import (
+    require_http_methods,
+    require_safe,
+)
 
 from earthbench import storage
 from earthbench.accounts.teams import team_of
 from earthbench.benchmarks import layout
 from earthbench.benchmarks.models import Benchmark
 from earthbench.benchmarks.previews import read_previews
-from earthbench.leaderboards import plots
+from earthbench.leaderboards import pages, plots
 from earthbench.leaderboards.selectors import (
     is_host,
     leaderboard_rows,
     split_visible,
-    submission_standings,
 )
-from earthbench.leaderboards.suites import is_suite, suite_hidden_members, suite_rows
-from earthbench.submissions import errors, intake, quota, selection
-from earthbench.submissions.models import Submission
+from earthbench.leaderboards.suites import is_suite
+from earthbench.submissions import errors, intake, quota
 from earthbench.web import datafiles, selectors
 from earthbench.web.forms import SubmitForm
 
@@ -48,6 +48,7 @@ TABS = (
 )
 
 
+@require_safe
 def benchmark_list(request):
     filters = selectors.CatalogFilters.from_query(request.GET)
     benches, facets = selectors.catalog(filters=filters)
@@ -98,6 +99,7 @@ def card_html(card: str) -> str:
     return markdown.markdown(body, extensions=["fenced_code", "tables"])
 
 
+@require_safe
 def benchmark_detail(request, slug):
     bench = _published(slug, request.user)
     spec = bench.spec or {}
@@ -132,6 +134,7 @@ def _evaluator_command(bench: Benchmark, predictions: str) -> str:
     return " \\\n    ".join(parts)
 
 
+@require_safe
 def benchmark_data_tab(request, slug):
     bench = _published(slug, request.user)
     if bench.suite_members:
@@ -163,6 +166,7 @@ def benchmark_data_tab(request, slug):
     return render(request, "web/bench_data.html", ctx)
 
 
+@require_safe
 def benchmark_data(request, slug):
     bench = _published(slug, request.user)
     path = storage.public_zip(bench.slug)
@@ -179,6 +183,7 @@ def benchmark_data(request, slug):
 _PREVIEW = re.compile(r"^(test|train)-\d+\.png$")
 
 
+@require_safe
 def benchmark_preview(request, slug, name):
     """A preview picture rendered at install time (see benchmarks/previews.py)."""
     bench = _published(slug, request.user)
@@ -188,6 +193,7 @@ def benchmark_preview(request, slug, name):
     return FileResponse(open(path, "rb"), content_type="image/png")
 
 
+@require_safe
 def benchmark_sample(request, slug):
     bench = _published(slug, request.user)
     path = selectors.sample_submission_path(bench.slug)
@@ -196,43 +202,37 @@ def benchmark_sample(request, slug):
     return FileResponse(open(path, "rb"), as_attachment=True, filename=path.name)
 
 
+@require_safe
 def benchmark_leaderboard(request, slug):
     bench = _published(slug, request.user)
-    split = request.GET.get("split", "public")
-    if split not in ("public", "private") or not split_visible(
-        benchmark=bench, split=split, user=request.user
-    ):
-        split = "public"
+    # The page shows the public board when the split asked for is unknown or hidden.
+    split = pages.board_split(benchmark=bench, requested=request.GET.get("split"), user=request.user, strict=False)
+    private_visible = split_visible(benchmark=bench, split="private", user=request.user)
     if is_suite(bench):
-        rows = suite_rows(benchmark=bench, split=split, user=request.user)
+        suite = pages.suite_board(benchmark=bench, split=split, user=request.user)
         ctx = _tab_context(
-            request, bench, "leaderboard", suite_rows=rows, split=split,
-            hidden_members=suite_hidden_members(benchmark=bench, split=split, user=request.user),
+            request, bench, "leaderboard", suite_rows=suite.rows, split=split,
+            hidden_members=suite.hidden_members,
             members=bench.spec["suite"]["members"],
-            private_visible=split_visible(benchmark=bench, split="private", user=request.user),
-            plot_suite=plots.suite_bars(rows=rows),
-            plot_ranks=plots.rank_blobs(benchmark=bench, rows=rows, metric="IQM"),
+            private_visible=private_visible,
+            plot_suite=plots.suite_bars(rows=suite.rows),
+            plot_ranks=plots.rank_blobs(benchmark=bench, rows=suite.rows, metric="IQM"),
         )
         return render(request, "web/bench_suite.html", ctx)
-    sort = request.GET.get("sort") or None
-    try:
-        rows = leaderboard_rows(benchmark=bench, split=split, sort=sort, limit=LEADERBOARD_PAGE_ROWS)
-    except ValueError:
-        sort = None
-        rows = leaderboard_rows(benchmark=bench, split=split, limit=LEADERBOARD_PAGE_ROWS)
+    board = pages.board(
+        benchmark=bench, split=split, sort=request.GET.get("sort"), limit=LEADERBOARD_PAGE_ROWS, strict=False
+    )
     ctx = _tab_context(
         request,
         bench,
         "leaderboard",
-        rows=rows,
+        rows=board.rows,
         split=split,
-        sort=sort,
-        private_visible=split_visible(
-            benchmark=bench, split="private", user=request.user
-        ),
+        sort=board.sort,
+        private_visible=private_visible,
         plot_time=plots.score_over_time(benchmark=bench, split=split),
-        plot_ranks=plots.rank_blobs(benchmark=bench, rows=rows),
-        plot_pareto=plots.pareto(benchmark=bench, rows=rows)
+        plot_ranks=plots.rank_blobs(benchmark=bench, rows=board.rows),
+        plot_pareto=plots.pareto(benchmark=bench, rows=board.rows)
         if bench.accepts_containers
         else None,
     )
@@ -245,6 +245,7 @@ def _quota(request, bench):
     return quota.quota_for(team=team_of(user=request.user, benchmark=bench), benchmark=bench)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def benchmark_submit(request, slug):
     bench = _published(slug, request.user)
     if bench.suite_members and request.method != "POST":
@@ -299,6 +300,7 @@ def _submit_post(request, bench):
     return redirect(sub.get_absolute_url())
 
 
+@require_safe
 def benchmark_mine(request, slug):
     bench = _published(slug, request.user)
     subs, team = [], None
@@ -317,134 +319,7 @@ def benchmark_mine(request, slug):
     return render(request, "web/bench_mine.html", ctx)
 
 
-# ------------------------------------------------------------------ submissions
-
-
-def _own_submission(request, pk) -> Submission:
-    sub = Submission.objects.select_related("benchmark", "team").filter(pk=pk).first()
-    if (
-        sub is None
-        or not request.user.is_authenticated
-        or not (
-            sub.team.memberships.filter(user=request.user).exists()
-            or is_host(benchmark=sub.benchmark, user=request.user)
-        )
-    ):
-        raise Http404("no such submission")
-    return sub
-
-
-def _status_payload(sub: Submission, user) -> dict:
-    scores = [
-        {
-            "split": sc.split,
-            "primary_value": sc.primary_value,
-            "metrics": sc.metrics,
-            "ci": sc.ci,
-            "evaluator_version": sc.evaluator_version,
-        }
-        for sc in sub.scores.filter(is_current=True)
-        if split_visible(benchmark=sub.benchmark, split=sc.split, user=user)
-    ]
-    payload = {
-        "id": sub.pk,
-        "status": sub.status,
-        "error": sub.error,
-        "finished": sub.is_finished,
-        "is_selected": sub.is_selected,
-        "scores": scores,
-    }
-    if sub.kind == Submission.Kind.CONTAINER:
-        payload["log_tail"] = sub.log_tail[-4000:]
-    return payload
-
-
-@login_required
-def submission_detail(request, pk):
-    sub = _own_submission(request, pk)
-    payload = _status_payload(sub, request.user)
-    plot = None
-    if payload["scores"]:
-        scores = payload["scores"]
-        first = next((sc for sc in scores if sc["split"] == "public"), scores[0])
-        plot = plots.per_class_bars(
-            metrics=first["metrics"], split=first["split"], kind=sub.benchmark.task_kind
-        )
-    return render(
-        request,
-        "web/submission_detail.html",
-        {
-            "sub": sub,
-            "payload": payload,
-            "events": sub.events.all(),
-            "primary": sub.benchmark.primary_metric,
-            "metric_specs": sub.benchmark.metrics,
-            "plot_classes": plot,
-            "standings": submission_standings(
-                submission=sub, splits=[sc["split"] for sc in payload["scores"]]
-            )
-            if sub.status == "scored"
-            else [],
-            "can_select": sub.team.memberships.filter(user=request.user).exists()
-            and sub.status == "scored",
-        },
-    )
-
-
-def _safe_next(request, fallback: str) -> str:
-    nxt = request.POST.get("next", "")
-    # Only same-site paths: never redirect to another host.
-    return nxt if nxt.startswith("/") and not nxt.startswith("//") else fallback
-
-
-@login_required
-@require_POST
-def submission_select_view(request, pk):
-    sub = _own_submission(request, pk)
-    selected = request.POST.get("selected") == "1"
-    try:
-        selection.submission_select(submission=sub, user=request.user, selected=selected)
-    except errors.SubmissionRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        verb = "selected as final" if selected else "no longer selected"
-        messages.success(request, f"Submission #{sub.pk} {verb}.")
-    return redirect(_safe_next(request, sub.get_absolute_url()))
-
-
-@login_required
-@require_POST
-def submission_hide_view(request, pk):
-    sub = _own_submission(request, pk)
-    hidden = request.POST.get("hidden", "1") == "1"
-    try:
-        selection.submission_hide(
-            submission=sub,
-            by=request.user,
-            reason=request.POST.get("reason", ""),
-            hidden=hidden,
-        )
-    except errors.SubmissionRefused as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, f"Submission #{sub.pk} {'hidden' if hidden else 'restored'}."
-        )
-    return redirect(_safe_next(request, sub.benchmark.get_absolute_url()))
-
-
-@login_required
-def submission_status(request, pk):
-    sub = _own_submission(request, pk)
-    return JsonResponse(_status_payload(sub, request.user))
-
-
-@login_required
-def my_submissions(request):
-    subs = selectors.user_submissions(user=request.user)
-    return render(request, "web/my_submissions.html", {"subs": subs})
-
-
+@require_safe
 def plotly_js(request):
     """The plotly.js bundled with the plotly package, served locally (no CDN)."""
     import plotly
