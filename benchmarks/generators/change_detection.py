@@ -1,6 +1,6 @@
 """Change detection demo data: two dates of the shared synthetic scene.
 
-The second date (:func:`~benchmarks.generators.scene.change_scene`) has new
+The second date (:func:`~benchmarks.generators.scene.make.change_scene`) has new
 buildings on farmland/bare soil, demolished buildings (now bare soil) and sometimes
 a new road, plus different illumination and noise; the change is exactly where the
 terrain label differs.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Words for the terrain classes of benchmarks.generators.scene.TERRAIN.
+# Words for the terrain classes of benchmarks.generators.scene.model.TERRAIN.
 TERRAIN_WORDS = {
     "background": "grassland",
     "building": "buildings",
