@@ -7,6 +7,7 @@ import json
 from datetime import timedelta
 
 import plotly.graph_objects as go
+from django.db.models import Count, Max, Min
 
 from earthbench.benchmarks.models import Benchmark
 from earthbench.submissions.models import Score, Submission
@@ -19,34 +20,55 @@ def _fig_json(fig: go.Figure) -> dict:
 
 
 def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: int = 10) -> dict | None:
-    """Best-so-far primary score per team over time (the top ``max_teams``)."""
-    scores = (
-        Score.objects.filter(
-            submission__benchmark=benchmark,
-            submission__status=Submission.Status.SCORED,
-            submission__is_hidden=False,
-            submission__is_baseline=False,
-            split=split,
-            is_current=True,
-            primary_value__isnull=False,
-        )
-        .order_by("submission__created_at")
-        .values_list("submission__team__name", "submission__created_at", "primary_value")
+    """Best-so-far primary score per team over time (the top ``max_teams``).
+
+    Two queries, whatever the number of submissions: one aggregate row per team
+    (its best, first and last submission time and point count: the ranking, the
+    x range and the marker rule), then every point of the plotted teams only.
+    Loading every score of a board (100,000 submissions) took ~1 s."""
+    scores = Score.objects.filter(
+        submission__benchmark=benchmark,
+        submission__status=Submission.Status.SCORED,
+        submission__is_hidden=False,
+        submission__is_baseline=False,
+        split=split,
+        is_current=True,
+        primary_value__isnull=False,
     )
-    better = max if benchmark.primary_direction == "max" else min
-    series: dict[str, tuple[list, list]] = {}
-    for team, at, value in scores.iterator():
-        xs, ys = series.setdefault(team, ([], []))
+    maximise = benchmark.primary_direction == "max"
+    teams = list(
+        scores.values("submission__team_id")
+        .annotate(
+            best=Max("primary_value") if maximise else Min("primary_value"),
+            first=Min("submission__created_at"),
+            last=Max("submission__created_at"),
+            n=Count("id"),
+        )
+        .values_list("submission__team_id", "best", "first", "last", "n")
+    )
+    if not teams:
+        return None
+    # Best final value first; among equals the team that appeared first.
+    ranked = sorted(teams, key=lambda t: ((-t[1] if maximise else t[1]), t[2], t[0]))[:max_teams]
+    order = {t[0]: i for i, t in enumerate(ranked)}
+    better = max if maximise else min
+    series: dict[int, tuple[str, list, list]] = {}
+    points = (
+        scores.filter(submission__team_id__in=list(order))
+        .order_by("submission__created_at", "submission_id")
+        .values_list("submission__team_id", "submission__team__name", "submission__created_at",
+                     "primary_value")
+    )
+    for team_id, name, at, value in points:
+        _, xs, ys = series.setdefault(team_id, (name, [], []))
         xs.append(at)
         ys.append(value if not ys else better(ys[-1], value))
-    if not series:
-        return None
-    ranked = sorted(series.items(), key=lambda kv: kv[1][1][-1], reverse=benchmark.primary_direction == "max")
+    ranked = [series[t] for t in sorted(series, key=order.__getitem__)]
     spec = next((m for m in benchmark.metrics if m.get("key") == benchmark.primary_metric), {})
     percent = spec.get("format") == "percent"
-    n_points = sum(len(xs) for xs, _ in series.values())
+    n_points = sum(t[4] for t in teams)
     fig = go.Figure()
-    for team, (xs, ys) in ranked[:max_teams]:
+    for team, xs, ys in ranked:
         fig.add_trace(go.Scatter(
             x=xs, y=ys, name=team, line={"shape": "hv"},
             # Markers help a few points; hundreds read better as lines.
@@ -55,8 +77,7 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
         ))
     # The x range spans at least two days, so a single submission (or a burst within
     # seconds) gets day ticks, never millisecond ones.
-    times = [t for xs, _ in series.values() for t in xs]
-    lo, hi = min(times), max(times)
+    lo, hi = min(t[2] for t in teams), max(t[3] for t in teams)
     if hi - lo < timedelta(days=2):
         mid = lo + (hi - lo) / 2
         lo, hi = mid - timedelta(days=1), mid + timedelta(days=1)
