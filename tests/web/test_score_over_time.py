@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from earthbench.leaderboards import plots
+from earthbench.leaderboards.services import leaderboard_refresh_benchmark
 from earthbench.submissions.models import Score, Submission
 from tests.platform.conftest import UserFactory
 from tests.web.conftest import make_scored
@@ -48,17 +49,21 @@ def _board(eurosat, eurosat_results, n_teams=14):
     users = [UserFactory() for _ in range(n_teams)]
     k = 0
     for i, u in enumerate(users):
-        values = [0.30 + 0.03 * ((i * 7 + j * 3) % 11) for j in range(1 + i % 4)]
+        # Distinct per team (no ties but the one made on purpose), not monotonic.
+        base = 0.30 + 0.04 * ((i * 5) % n_teams)
+        values = [base + d for d in (0.01, -0.005, 0.015, 0.002)[: 1 + i % 4]]
         if i in (3, 5):
-            values[-1] = 0.95  # a tie for the best final value
+            values[-1] = 0.95  # a tie for the best final value (max direction)
         for v in values:
             sub = make_scored(user=u, benchmark=eurosat, results=eurosat_results, primary=v)
             Submission.objects.filter(pk=sub.pk).update(created_at=start + timedelta(hours=7 * k))
             k += 1
     hidden = make_scored(user=users[0], benchmark=eurosat, results=eurosat_results, primary=0.99)
     Submission.objects.filter(pk=hidden.pk).update(is_hidden=True)
-    base = make_scored(user=users[1], benchmark=eurosat, results=eurosat_results, primary=0.98)
+    base = make_scored(user=UserFactory(), benchmark=eurosat, results=eurosat_results, primary=0.98)
     Submission.objects.filter(pk=base.pk).update(is_baseline=True)
+    # As the services do after a change of visibility.
+    leaderboard_refresh_benchmark(benchmark=eurosat)
     return users
 
 
@@ -85,12 +90,36 @@ def test_plot_equals_loading_every_score(eurosat, eurosat_results, direction):
 
 
 def test_plot_loads_only_the_plotted_teams_points(eurosat, eurosat_results):
-    users = _board(eurosat, eurosat_results, n_teams=14)
-    with CaptureQueriesContext(connection) as ctx:
-        fig = plots.score_over_time(benchmark=eurosat, split="public", max_teams=3)
-    assert len(_drawn(fig)) == 3
-    selects = [q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 2, selects
-    # The points query names the plotted teams; the other 11 are never loaded.
-    assert "GROUP BY" in selects[0].upper() and " IN (" in selects[1].upper()
-    assert len(users) == 14
+    """No query reads every score of the board: each is capped (LIMIT), names
+    the plotted teams, or (private split) returns one row per team."""
+    _board(eurosat, eurosat_results, n_teams=14)
+    for split in ("public", "private"):
+        with CaptureQueriesContext(connection) as ctx:
+            fig = plots.score_over_time(benchmark=eurosat, split=split, max_teams=3)
+        assert len(_drawn(fig)) == 3
+        for q in ctx.captured_queries:
+            sql = q["sql"].upper()
+            assert "LIMIT" in sql or " IN (" in sql or "GROUP BY" in sql, sql
+        points = [q["sql"] for q in ctx.captured_queries if " IN (" in q["sql"].upper()]
+        assert len(points) == 1
+
+
+def _via_plotly(traces, layout):
+    import plotly.graph_objects as go
+
+    return plots._fig_json(go.Figure(data=[go.Scatter(**t) for t in traces], layout=layout))
+
+
+def test_plain_figures_equal_plotlys_json(eurosat, eurosat_results, monkeypatch):
+    """The leaderboard's two figures are built as plain JSON; plotly's own
+    Figure → JSON gives the same dictionaries (titles, dates, dropped Nones,
+    the expanded template)."""
+    from earthbench.leaderboards.selectors import leaderboard_rows
+
+    _board(eurosat, eurosat_results)
+    rows = leaderboard_rows(benchmark=eurosat, split="public")
+    fast = [plots.score_over_time(benchmark=eurosat), plots.rank_blobs(benchmark=eurosat, rows=rows)]
+    monkeypatch.setattr(plots, "scatter_figure", _via_plotly)
+    slow = [plots.score_over_time(benchmark=eurosat), plots.rank_blobs(benchmark=eurosat, rows=rows)]
+    assert fast[1] is not None, "the board has rank statistics to draw"
+    assert fast == slow
