@@ -165,6 +165,10 @@ def _reads(args, bench, slug: str) -> dict:
     if status != 200:
         raise SystemExit(f"the leaderboard page answered {status}")
     page = timed(lambda: client.get(f"/benchmarks/{slug}/leaderboard/"))
+    from earthbench.web import fragments
+
+    # The first view after the board changed: the table's HTML is not cached yet.
+    cold = timed(lambda: (fragments.clear(), client.get(f"/benchmarks/{slug}/leaderboard/")))
     from earthbench.leaderboards import plots
 
     plot = timed(lambda: plots.score_over_time(benchmark=bench, split="public"))
@@ -176,6 +180,7 @@ def _reads(args, bench, slug: str) -> dict:
         "selector_all_rows_ms": {"p50": round(statistics.median(full), 1), "max": round(max(full), 1)},
         "api_ms": {"p50": round(statistics.median(api), 1), "max": round(max(api), 1)},
         "page_ms": {"p50": round(statistics.median(page), 1), "max": round(max(page), 1)},
+        "page_after_a_change_ms": {"p50": round(statistics.median(cold), 1), "max": round(max(cold), 1)},
         "score_over_time_plot_ms": {"p50": round(statistics.median(plot), 1), "max": round(max(plot), 1)},
     }
 
