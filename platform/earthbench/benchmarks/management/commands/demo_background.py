@@ -1,0 +1,74 @@
+"""``manage.py demo_background``: what `make demo` finishes while the site is served.
+
+`make demo` serves the site once the catalog is listed and its demo data is
+installed (``load_catalog --no-baselines``); this command then, in a background
+process, builds the wheels served at /downloads/ (``build_downloads``) and scores
+every benchmark's baseline with its intervals
+(``earthbench.benchmarks.services.benchmark_ensure_baseline``, idempotent: a
+scored baseline is kept). Progress goes to ``var/demo-progress.json``
+(``earthbench.benchmarks.demo_progress``), which the catalog page shows until
+every step is finished. One failing benchmark does not stop the others; the exit
+status is 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from earthbench.benchmarks import demo_progress, services
+from earthbench.benchmarks.models import Benchmark
+
+
+class Command(BaseCommand):
+    help = "Build the downloads and score the baselines, writing progress for the site."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-downloads", action="store_true")
+        parser.add_argument("--only", nargs="*", default=None, help="slugs whose baseline to score")
+
+    def handle(self, *args, **o):
+        benches = [
+            b for b in Benchmark.objects.order_by("slug")
+            if b.spec.get("demo") and (not o["only"] or b.slug in o["only"])
+        ]
+        steps = []
+        if not o["no_downloads"]:
+            steps.append({"name": "downloads", "label": "CLI and scorer wheels for /downloads/",
+                          "done": 0, "total": 1, "finished": False})
+        base = {"name": "baselines", "label": "baselines scored (with intervals)",
+                "done": 0, "total": len(benches), "finished": False, "failed": []}
+        steps.append(base)
+        state = {"started": time.time(), "steps": steps}
+        demo_progress.write(state)
+
+        if not o["no_downloads"]:
+            try:
+                call_command("build_downloads", stdout=self.stdout)
+            except Exception as exc:  # the site works without them
+                steps[0]["failed"] = [f"{type(exc).__name__}: {exc}"]
+            steps[0].update(done=1, finished=True)
+            demo_progress.write(state)
+
+        for bench in benches:
+            base["current"] = bench.slug
+            demo_progress.write(state)
+            try:
+                sub = services.benchmark_ensure_baseline(benchmark=bench)
+                if sub is not None and sub.status == "failed":
+                    base["failed"].append(bench.slug)
+                    self.stderr.write(f"{bench.slug}: baseline failed: {sub.error}")
+            except Exception as exc:  # one broken benchmark must not stop the others
+                base["failed"].append(bench.slug)
+                self.stderr.write(f"{bench.slug}: FAILED: {type(exc).__name__}: {exc}")
+            base["done"] += 1
+        base.pop("current", None)
+        base["finished"] = True
+        state["finished"] = time.time()
+        demo_progress.write(state)
+        took = state["finished"] - state["started"]
+        if base["failed"]:
+            raise CommandError(f"{len(base['failed'])} baseline(s) failed: {', '.join(base['failed'])}")
+        self.stdout.write(f"demo background set-up done in {took:.0f} s ({len(benches)} baselines)")
