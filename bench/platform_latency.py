@@ -2,6 +2,7 @@
 
     python bench/platform_latency.py [--samples 10000] [--submissions 20]
         [--burst 10] [--resamples 200] [--max-seconds 900] [--keep]
+        [--demo-worker] [--idle-seconds 10]
 
 What it does, on loopback only, and stops by itself:
 
@@ -15,8 +16,10 @@ What it does, on loopback only, and stops by itself:
    ``--samples`` ids, installed with ``install_dataset`` (truth.csv +
    splits.json, public/private halves as in the catalog).
 3. One worker: ``python -m celery -A earthbench worker -Q scoring,gpu
-   --pool=solo`` with ``EARTHBENCH_BOOTSTRAP_RESAMPLES=--resamples``; a first
-   submission warms it (imports, caches) and is not counted.
+   --pool=solo`` with ``EARTHBENCH_BOOTSTRAP_RESAMPLES=--resamples`` (with
+   ``--demo-worker``: `make demo`'s command line, ``--beat`` included); a first
+   submission warms it (imports, caches) and is not counted. Then the idle
+   worker's CPU use (user + system, /proc) over ``--idle-seconds``.
 4. Sequential: ``--submissions`` prediction CSVs (90 % correct, a fresh file
    each) submitted one at a time with ``submission_create`` (in-process, the
    same call the API makes), each polled until ``scored``: latency from the
