@@ -8,8 +8,9 @@ import json
 from datetime import date, datetime, timedelta
 
 import plotly.graph_objects as go
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Exists, Max, Min, OuterRef
 
+from earthbench.accounts.models import Team
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.submissions.models import Score, Submission
@@ -77,17 +78,24 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
         return None
     order = {team_id: i for i, team_id in enumerate(top)}
     better = max if maximise else min
+    # The plotted teams' submissions first (index benchmark, team, created_at), then
+    # their scores by submission id: each planner (SQLite's too) then reads only
+    # these rows instead of walking every score of the split.
+    subs = {
+        pk: (team_id, at)
+        for pk, team_id, at in Submission.objects.filter(
+            benchmark=benchmark, team_id__in=top, status=Submission.Status.SCORED,
+            is_hidden=False, is_baseline=False,
+        ).values_list("pk", "team_id", "created_at")
+    }
+    values = _plotted_values(subs, split)
+    names = dict(Team.objects.filter(pk__in=top).values_list("pk", "name"))
     series: dict[int, tuple[str, list, list]] = {}
-    points = (
-        scores.filter(submission__team_id__in=top)
-        .order_by("submission__created_at", "submission_id")
-        .values_list("submission__team_id", "submission__team__name", "submission__created_at",
-                     "primary_value")
-    )
-    for team_id, name, at, value in points:
-        _, xs, ys = series.setdefault(team_id, (name, [], []))
+    for pk in sorted(values, key=lambda pk: (subs[pk][1], pk)):
+        team_id, at = subs[pk]
+        _, xs, ys = series.setdefault(team_id, (names[team_id], [], []))
         xs.append(at)
-        ys.append(value if not ys else better(ys[-1], value))
+        ys.append(values[pk] if not ys else better(ys[-1], values[pk]))
     ranked = [series[t] for t in sorted(series, key=order.__getitem__)]
     spec = next((m for m in benchmark.metrics if m.get("key") == benchmark.primary_metric), {})
     percent = spec.get("format") == "percent"
@@ -144,9 +152,7 @@ def _plotted_teams(benchmark, split, scores, maximise: bool, max_teams: int):
         )
         if not top:
             return [], None, None, 0
-        times = scores.values_list("submission__created_at", flat=True)
-        lo = times.order_by("submission__created_at").first()
-        hi = times.order_by("-submission__created_at").first()
+        lo, hi = _time_range(benchmark, split, scores)
         return top, lo, hi, scores[:61].count()
     teams = list(
         scores.values("submission__team_id")
@@ -164,6 +170,44 @@ def _plotted_teams(benchmark, split, scores, maximise: bool, max_teams: int):
     ranked = sorted(teams, key=lambda t: ((-t[1] if maximise else t[1]), t[2], t[0]))[:max_teams]
     return ([t[0] for t in ranked], min(t[2] for t in teams), max(t[3] for t in teams),
             sum(t[4] for t in teams))
+
+
+def _plotted_values(submission_ids, split: str) -> dict[int, float]:
+    """``{submission id: primary value}`` of these (already filtered) submissions'
+    current scores on ``split`` that have one. Only the submission id is in the
+    WHERE clause, so every database looks the rows up by it (given the split too,
+    SQLite walks the split's whole index)."""
+    rows = Score.objects.filter(submission_id__in=list(submission_ids), is_current=True).values_list(
+        "submission_id", "split", "primary_value"
+    )
+    return {pk: v for pk, sp, v in rows if sp == split and v is not None}
+
+
+def _time_range(benchmark, split, scores):
+    """First and last submission time of the plotted scores. The benchmark's
+    submissions nearest each end (id and time only: an index read) are checked
+    for a plotted score, 50 at a time; only when none of them has one (a board
+    whose newest 50 are all queued, hidden or failed) is the exact but slower
+    reading used (every submission checked)."""
+    ends = []
+    for order in ("created_at", "-created_at"):
+        near = list(
+            Submission.objects.filter(benchmark=benchmark)
+            .order_by(order, "pk" if order[0] != "-" else "-pk")
+            .values_list("pk", flat=True)[:50]
+        )
+        shown = Submission.objects.filter(
+            pk__in=near, status=Submission.Status.SCORED, is_hidden=False, is_baseline=False
+        ).values_list("pk", "created_at")
+        times = dict(shown)
+        plotted = [times[pk] for pk in _plotted_values(times, split)]
+        if not plotted:
+            exact = Submission.objects.filter(
+                Exists(scores.filter(submission_id=OuterRef("pk"))), benchmark=benchmark
+            ).values_list("created_at", flat=True)
+            return exact.order_by("created_at").first(), exact.order_by("-created_at").first()
+        ends.append(min(plotted) if order[0] != "-" else max(plotted))
+    return ends[0], ends[1]
 
 
 def _wrap(text: str, width: int = 48) -> str:
