@@ -121,3 +121,17 @@ def test_plain_figures_equal_plotlys_json(eurosat, eurosat_results, monkeypatch)
     slow = [plots.score_over_time(benchmark=eurosat), plots.rank_blobs(benchmark=eurosat, rows=rows)]
     assert fast[1] is not None, "the board has rank statistics to draw"
     assert fast == slow
+
+
+def test_time_range_falls_back_when_the_newest_are_not_plotted(eurosat, eurosat_results, monkeypatch):
+    """The range is read from the submissions nearest each end; when none of those
+    is plotted (here: the 2 newest hidden, with 2 looked at) the exact reading
+    answers, so the range still matches loading every score."""
+    _board(eurosat, eurosat_results, n_teams=6)
+    newest = list(Submission.objects.filter(benchmark=eurosat).order_by("-created_at", "-pk")[:2])
+    Submission.objects.filter(pk__in=[s.pk for s in newest]).update(is_hidden=True)
+    leaderboard_refresh_benchmark(benchmark=eurosat)
+    monkeypatch.setattr(plots, "_NEAR", 2)
+    _, (lo, hi), _ = _reference(eurosat, "public")
+    rng = plots.score_over_time(benchmark=eurosat)["layout"]["xaxis"]["range"]
+    assert [r[:19].replace("T", " ") for r in rng] == [lo.isoformat(sep=" ")[:19], hi.isoformat(sep=" ")[:19]]

@@ -10,7 +10,6 @@ from datetime import date, datetime, timedelta
 import plotly.graph_objects as go
 from django.db.models import Count, Exists, Max, Min, OuterRef
 
-from earthbench.accounts.models import Team
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.submissions.models import Score, Submission
@@ -82,18 +81,17 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
     # their scores by submission id: each planner (SQLite's too) then reads only
     # these rows instead of walking every score of the split.
     subs = {
-        pk: (team_id, at)
-        for pk, team_id, at in Submission.objects.filter(
+        pk: (team_id, name, at)
+        for pk, team_id, name, at in Submission.objects.filter(
             benchmark=benchmark, team_id__in=top, status=Submission.Status.SCORED,
             is_hidden=False, is_baseline=False,
-        ).values_list("pk", "team_id", "created_at")
+        ).values_list("pk", "team_id", "team__name", "created_at")
     }
     values = _plotted_values(subs, split)
-    names = dict(Team.objects.filter(pk__in=top).values_list("pk", "name"))
     series: dict[int, tuple[str, list, list]] = {}
-    for pk in sorted(values, key=lambda pk: (subs[pk][1], pk)):
-        team_id, at = subs[pk]
-        _, xs, ys = series.setdefault(team_id, (names[team_id], [], []))
+    for pk in sorted(values, key=lambda pk: (subs[pk][2], pk)):
+        team_id, name, at = subs[pk]
+        _, xs, ys = series.setdefault(team_id, (name, [], []))
         xs.append(at)
         ys.append(values[pk] if not ys else better(ys[-1], values[pk]))
     ranked = [series[t] for t in sorted(series, key=order.__getitem__)]
@@ -183,31 +181,35 @@ def _plotted_values(submission_ids, split: str) -> dict[int, float]:
     return {pk: v for pk, sp, v in rows if sp == split and v is not None}
 
 
+_NEAR = 50
+
+
 def _time_range(benchmark, split, scores):
-    """First and last submission time of the plotted scores. The benchmark's
-    submissions nearest each end (id and time only: an index read) are checked
-    for a plotted score, 50 at a time; only when none of them has one (a board
-    whose newest 50 are all queued, hidden or failed) is the exact but slower
-    reading used (every submission checked)."""
-    ends = []
-    for order in ("created_at", "-created_at"):
-        near = list(
-            Submission.objects.filter(benchmark=benchmark)
-            .order_by(order, "pk" if order[0] != "-" else "-pk")
-            .values_list("pk", flat=True)[:50]
-        )
-        shown = Submission.objects.filter(
-            pk__in=near, status=Submission.Status.SCORED, is_hidden=False, is_baseline=False
+    """First and last submission time of the plotted scores. The benchmark's 50
+    submissions nearest each end (id only: an index read) are checked for a
+    plotted score; only when none of them has one (a board whose newest 50 are
+    all queued, hidden or failed) is the exact but slower reading used (every
+    submission checked)."""
+    ends = [
+        list(Submission.objects.filter(benchmark=benchmark).order_by(*order).values_list("pk", flat=True)[:_NEAR])
+        for order in (("created_at", "pk"), ("-created_at", "-pk"))
+    ]
+    times = dict(
+        Submission.objects.filter(
+            pk__in=ends[0] + ends[1], status=Submission.Status.SCORED, is_hidden=False, is_baseline=False
         ).values_list("pk", "created_at")
-        times = dict(shown)
-        plotted = [times[pk] for pk in _plotted_values(times, split)]
-        if not plotted:
-            exact = Submission.objects.filter(
-                Exists(scores.filter(submission_id=OuterRef("pk"))), benchmark=benchmark
-            ).values_list("created_at", flat=True)
-            return exact.order_by("created_at").first(), exact.order_by("-created_at").first()
-        ends.append(min(plotted) if order[0] != "-" else max(plotted))
-    return ends[0], ends[1]
+    )
+    plotted = set(_plotted_values(times, split))
+    oldest = [times[pk] for pk in ends[0] if pk in plotted]
+    newest = [times[pk] for pk in ends[1] if pk in plotted]
+    if oldest and newest:
+        # A plotted submission before the first plotted of the 50 oldest would be
+        # among those 50; likewise at the newest end.
+        return min(oldest), max(newest)
+    exact = Submission.objects.filter(
+        Exists(scores.filter(submission_id=OuterRef("pk"))), benchmark=benchmark
+    ).values_list("created_at", flat=True)
+    return exact.order_by("created_at").first(), exact.order_by("-created_at").first()
 
 
 def _wrap(text: str, width: int = 48) -> str:
