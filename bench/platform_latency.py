@@ -2,6 +2,7 @@
 
     python bench/platform_latency.py [--samples 10000] [--submissions 20]
         [--burst 10] [--resamples 200] [--max-seconds 900] [--keep]
+        [--demo-worker] [--idle-seconds 10]
 
 What it does, on loopback only, and stops by itself:
 
@@ -15,8 +16,10 @@ What it does, on loopback only, and stops by itself:
    ``--samples`` ids, installed with ``install_dataset`` (truth.csv +
    splits.json, public/private halves as in the catalog).
 3. One worker: ``python -m celery -A earthbench worker -Q scoring,gpu
-   --pool=solo`` with ``EARTHBENCH_BOOTSTRAP_RESAMPLES=--resamples``; a first
-   submission warms it (imports, caches) and is not counted.
+   --pool=solo`` with ``EARTHBENCH_BOOTSTRAP_RESAMPLES=--resamples`` (with
+   ``--demo-worker``: `make demo`'s command line, ``--beat`` included); a first
+   submission warms it (imports, caches) and is not counted. Then the idle
+   worker's CPU use (user + system, /proc) over ``--idle-seconds``.
 4. Sequential: ``--submissions`` prediction CSVs (90 % correct, a fresh file
    each) submitted one at a time with ``submission_create`` (in-process, the
    same call the API makes), each polled until ``scored``: latency from the
@@ -133,27 +136,35 @@ def _predictions(ids, labels, classes, seed: int) -> bytes:
     return ("id,label\n" + body).encode()
 
 
-def _start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    cmd = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "earthbench",
-        "worker",
-        "-Q",
-        "scoring,gpu",
-        "--pool=solo",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        "warning",
-    ]
+def _start_worker(env: dict[str, str], log_path: Path, demo: bool) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "celery", "-A", "earthbench", "worker", "-Q", "scoring,gpu",
+           "--pool=solo"]
+    if demo:  # the command line `make demo` runs
+        cmd += ["--beat", "--schedule", str(log_path.parent / "celerybeat-schedule")]
+    else:
+        cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    cmd += ["-l", "warning"]
     with open(log_path, "wb") as log:
         return subprocess.Popen(
             cmd, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
         )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _idle_cpu(worker: subprocess.Popen, seconds: float) -> dict:
+    """Share of one core the idle worker uses over ``seconds`` (nothing queued)."""
+    if seconds <= 0 or not Path(f"/proc/{worker.pid}/stat").exists():
+        return {}
+    c0, t0 = _cpu_seconds(worker.pid), time.monotonic()
+    time.sleep(seconds)
+    c1, t1 = _cpu_seconds(worker.pid), time.monotonic()
+    return {"seconds": round(t1 - t0, 1), "cpu_s": round(c1 - c0, 3),
+            "percent_of_one_core": round(100 * (c1 - c0) / (t1 - t0), 2)}
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -250,7 +261,7 @@ def _run(args, env: dict[str, str], var_dir: Path) -> dict:
     user, _ = get_user_model().objects.get_or_create(username="latency")
 
     log_path = var_dir / "worker.log"
-    worker = _start_worker(env, log_path)
+    worker = _start_worker(env, log_path, args.demo_worker)
     try:
         t0 = time.monotonic()
         warm = _submit(bench, user, _predictions(ids, labels, classes, 0), 0)
@@ -262,6 +273,7 @@ def _run(args, env: dict[str, str], var_dir: Path) -> dict:
                 f"warm-up submission {first['status']}: {first['error']}"
             )
 
+        idle = _idle_cpu(worker, args.idle_seconds)
         seq, walls = [], []
         for n in range(1, args.submissions + 1):
             body = _predictions(ids, labels, classes, n)
@@ -300,7 +312,13 @@ def _run(args, env: dict[str, str], var_dir: Path) -> dict:
         "samples": args.samples,
         "bootstrap_resamples": settings.EARTHBENCH_BOOTSTRAP_RESAMPLES,
         "splits": "public + private (each scored with its own bootstrap)",
+        "worker": "make demo's (--beat)" if args.demo_worker else "without gossip/mingle/heartbeat",
+        "broker_transport_options": {
+            k: v for k, v in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items()
+            if k in ("polling_interval", "wakeup_check_s")
+        },
         "warmup_s": round(warm_s, 2),
+        "idle_worker_cpu": idle,
         "failed": [(r["pk"], r["status"], r["error"][:200]) for r in failed],
         "sequential": {
             "n": len(seq_rows),
@@ -337,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
         help="EARTHBENCH_BOOTSTRAP_RESAMPLES for the worker (default 200)",
     )
     ap.add_argument("--max-seconds", type=float, default=900, help="hard stop, ≤ 3600")
+    ap.add_argument("--demo-worker", action="store_true",
+                    help="start the worker with `make demo`'s command line (--beat)")
+    ap.add_argument("--idle-seconds", type=float, default=10,
+                    help="measure the idle worker's CPU for this long (0: skip)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
     args = ap.parse_args(argv)
     if not (1 <= args.submissions <= 500 and 1 <= args.burst <= 500):

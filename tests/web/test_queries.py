@@ -37,9 +37,11 @@ PAGES = [
     ("/", 8),
     (BASE + "/", 12),
     (BASE + "/data/", 12),
-    (BASE + "/leaderboard/", 14),
-    (BASE + "/leaderboard/?split=private", 14),
-    (BASE + "/leaderboard/?sort=kappa", 14),
+    # The leaderboard's score-over-time plot makes a constant 8 small queries
+    # (LIMIT or IN lists) instead of reading every score of the board: 1 → 8.
+    (BASE + "/leaderboard/", 16),
+    (BASE + "/leaderboard/?split=private", 16),
+    (BASE + "/leaderboard/?sort=kappa", 16),
     (BASE + "/host/", 16),
 ]
 
@@ -61,7 +63,7 @@ def test_public_and_host_pages_do_not_grow_with_teams(
 def test_leaderboard_page_with_30_teams_lists_them_all(
     client, many_teams, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):  # 8 of them the score-over-time plot's
         html = client.get(BASE + "/leaderboard/").content.decode()
     assert len(re.findall(r'<tr id="entry-public-\d+" class="">', html)) == 30
 

@@ -3,14 +3,17 @@ bundled plotly.js — no CDN."""
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 import plotly.graph_objects as go
+from django.db.models import Count, Exists, Max, Min, OuterRef
 
 from earthbench.benchmarks.models import Benchmark
+from earthbench.leaderboards.models import LeaderboardEntry
 from earthbench.submissions.models import Score, Submission
-from evaluator.better import best, is_better, sort_key
+from evaluator.better import best, is_better, sign, sort_key
 
 _LAYOUT = {"margin": {"l": 50, "r": 20, "t": 40, "b": 50}, "height": 340, "template": "plotly_white"}
 
@@ -19,36 +22,85 @@ def _fig_json(fig: go.Figure) -> dict:
     return json.loads(fig.to_json())
 
 
+@functools.cache
+def _template(name: str) -> dict:
+    """A named plotly template as the figure JSON carries it (plotly.js knows no names)."""
+    return _fig_json(go.Figure(layout={"template": name}))["layout"]["template"]
+
+
+def _plain(value, titled: bool = False):
+    """What plotly's figure JSON makes of a value: None dropped, datetimes in ISO
+    format, a string ``title`` as ``{"text": …}``."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if v is None:
+                continue
+            if k == "title" and isinstance(v, str):
+                v = {"text": v}
+            out[k] = _plain(v)
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def scatter_figure(traces: list[dict], layout: dict) -> dict:
+    """The JSON ``go.Figure(data=[go.Scatter(**t) …], layout=layout).to_json()``
+    gives for these plain traces and layout, without plotly's per-property
+    validation (≈ 20 ms a figure of a few hundred points; a test compares the two)."""
+    layout = _plain(layout)
+    if isinstance(layout.get("template"), str):
+        layout["template"] = _template(layout["template"])
+    return {"data": [{**_plain(t), "type": "scatter"} for t in traces], "layout": layout}
+
+
 def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: int = 10) -> dict | None:
-    """Best-so-far primary score per team over time (the top ``max_teams``)."""
-    scores = (
-        Score.objects.filter(
-            submission__benchmark=benchmark,
-            submission__status=Submission.Status.SCORED,
-            submission__is_hidden=False,
-            submission__is_baseline=False,
-            split=split,
-            is_current=True,
-            primary_value__isnull=False,
-        )
-        .order_by("submission__created_at")
-        .values_list("submission__team__name", "submission__created_at", "primary_value")
+    """Best-so-far primary score per team over time (the top ``max_teams``).
+
+    Only the plotted teams' points are loaded (``_plotted_teams`` finds them, the
+    time range and the point count without reading every score); loading every
+    score of a board with 100,000 submissions took ~1 s."""
+    scores = Score.objects.filter(
+        submission__benchmark=benchmark,
+        submission__status=Submission.Status.SCORED,
+        submission__is_hidden=False,
+        submission__is_baseline=False,
+        split=split,
+        is_current=True,
+        primary_value__isnull=False,
     )
     direction = benchmark.primary_direction
-    series: dict[str, tuple[list, list]] = {}
-    for team, at, value in scores.iterator():
-        xs, ys = series.setdefault(team, ([], []))
-        xs.append(at)
-        ys.append(value if not ys else best([ys[-1], value], direction))
-    if not series:
+    maximise = sign(direction) > 0
+    top, lo, hi, n_points = _plotted_teams(benchmark, split, scores, maximise, max_teams)
+    if not top:
         return None
-    ranked = sorted(series.items(), key=lambda kv: sort_key(kv[1][1][-1], direction))
+    order = {team_id: i for i, team_id in enumerate(top)}
+    # The plotted teams' submissions first (index benchmark, team, created_at), then
+    # their scores by submission id: each planner (SQLite's too) then reads only
+    # these rows instead of walking every score of the split.
+    subs = {
+        pk: (team_id, name, at)
+        for pk, team_id, name, at in Submission.objects.filter(
+            benchmark=benchmark, team_id__in=top, status=Submission.Status.SCORED,
+            is_hidden=False, is_baseline=False,
+        ).values_list("pk", "team_id", "team__name", "created_at")
+    }
+    values = _plotted_values(subs, split)
+    series: dict[int, tuple[str, list, list]] = {}
+    for pk in sorted(values, key=lambda pk: (subs[pk][2], pk)):
+        team_id, name, at = subs[pk]
+        _, xs, ys = series.setdefault(team_id, (name, [], []))
+        xs.append(at)
+        ys.append(values[pk] if not ys else best([ys[-1], values[pk]], direction))
+    ranked = [series[t] for t in sorted(series, key=order.__getitem__)]
     spec = next((m for m in benchmark.metrics if m.get("key") == benchmark.primary_metric), {})
     percent = spec.get("format") == "percent"
-    n_points = sum(len(xs) for xs, _ in series.values())
-    fig = go.Figure()
-    for team, (xs, ys) in ranked[:max_teams]:
-        fig.add_trace(go.Scatter(
+    traces = []
+    for team, xs, ys in ranked:
+        traces.append(dict(
             x=xs, y=ys, name=team, line={"shape": "hv"},
             # Markers help a few points; hundreds read better as lines.
             mode="lines+markers" if n_points <= 60 else "lines",
@@ -56,8 +108,6 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
         ))
     # The x range spans at least two days, so a single submission (or a burst within
     # seconds) gets day ticks, never millisecond ones.
-    times = [t for xs, _ in series.values() for t in xs]
-    lo, hi = min(times), max(times)
     if hi - lo < timedelta(days=2):
         mid = lo + (hi - lo) / 2
         lo, hi = mid - timedelta(days=1), mid + timedelta(days=1)
@@ -66,19 +116,101 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
             shown = f"{100 * ref['value']:.2f}%" if percent else f"{ref['value']:.4f}"
             label = f"{ref.get('source') or 'reference'} ({shown})"
             # A dotted trace: its full label goes in the legend, wrapped, never cut.
-            fig.add_trace(go.Scatter(
+            traces.append(dict(
                 x=[lo, hi], y=[ref["value"]] * 2, mode="lines", name=_wrap(label),
                 line={"dash": "dot", "color": "#666"}, hoverinfo="name",
             ))
-    fig.update_layout(
+    return scatter_figure(traces, dict(
         title=f"Best {benchmark.primary_metric} so far ({split})",
         xaxis={"type": "date", "range": [lo, hi], "tickformat": "%b %d\n%Y",
                "hoverformat": "%Y-%m-%d %H:%M", "nticks": 8},
         yaxis={"title": benchmark.primary_metric, "tickformat": ".0%" if percent else None},
         legend={"orientation": "h", "y": -0.25},
         **{**_LAYOUT, "height": 420, "margin": {"l": 60, "r": 20, "t": 40, "b": 40}},
+    ))
+
+
+def _plotted_teams(benchmark, split, scores, maximise: bool, max_teams: int):
+    """(team ids best first, first and last submission time, number of points or
+    61 when over 60) of the plot.
+
+    Public split: a team's final best-so-far is its best public score, which is
+    what its leaderboard entry holds (refreshed whenever its scores or
+    visibility change), so the top teams are the first entries; the time range
+    and the point count are two index-ordered LIMIT 1 reads and a count capped at
+    61 (markers are drawn up to 60 points). Private split: the entry is the
+    team's *selected* submission, not its best, so the best per team is
+    aggregated over the scores (one row per team)."""
+    if split == "public":
+        top = list(
+            LeaderboardEntry.objects.filter(
+                benchmark=benchmark, split=split, is_baseline=False, primary_value__isnull=False
+            )
+            .order_by("sort_value", "submitted_at", "team_id")
+            .values_list("team_id", flat=True)[:max_teams]
+        )
+        if not top:
+            return [], None, None, 0
+        lo, hi = _time_range(benchmark, split, scores)
+        return top, lo, hi, scores[:61].count()
+    teams = list(
+        scores.values("submission__team_id")
+        .annotate(
+            best=Max("primary_value") if maximise else Min("primary_value"),
+            first=Min("submission__created_at"),
+            last=Max("submission__created_at"),
+            n=Count("id"),
+        )
+        .values_list("submission__team_id", "best", "first", "last", "n")
     )
-    return _fig_json(fig)
+    if not teams:
+        return [], None, None, 0
+    # Best final value first; among equals the team that appeared first.
+    ranked = sorted(teams, key=lambda t: (sort_key(t[1], benchmark.primary_direction), t[2], t[0]))[:max_teams]
+    return ([t[0] for t in ranked], min(t[2] for t in teams), max(t[3] for t in teams),
+            sum(t[4] for t in teams))
+
+
+def _plotted_values(submission_ids, split: str) -> dict[int, float]:
+    """``{submission id: primary value}`` of these (already filtered) submissions'
+    current scores on ``split`` that have one. Only the submission id is in the
+    WHERE clause, so every database looks the rows up by it (given the split too,
+    SQLite walks the split's whole index)."""
+    rows = Score.objects.filter(submission_id__in=list(submission_ids), is_current=True).values_list(
+        "submission_id", "split", "primary_value"
+    )
+    return {pk: v for pk, sp, v in rows if sp == split and v is not None}
+
+
+_NEAR = 50
+
+
+def _time_range(benchmark, split, scores):
+    """First and last submission time of the plotted scores. The benchmark's 50
+    submissions nearest each end (id only: an index read) are checked for a
+    plotted score; only when none of them has one (a board whose newest 50 are
+    all queued, hidden or failed) is the exact but slower reading used (every
+    submission checked)."""
+    ends = [
+        list(Submission.objects.filter(benchmark=benchmark).order_by(*order).values_list("pk", flat=True)[:_NEAR])
+        for order in (("created_at", "pk"), ("-created_at", "-pk"))
+    ]
+    times = dict(
+        Submission.objects.filter(
+            pk__in=ends[0] + ends[1], status=Submission.Status.SCORED, is_hidden=False, is_baseline=False
+        ).values_list("pk", "created_at")
+    )
+    plotted = set(_plotted_values(times, split))
+    oldest = [times[pk] for pk in ends[0] if pk in plotted]
+    newest = [times[pk] for pk in ends[1] if pk in plotted]
+    if oldest and newest:
+        # A plotted submission before the first plotted of the 50 oldest would be
+        # among those 50; likewise at the newest end.
+        return min(oldest), max(newest)
+    exact = Submission.objects.filter(
+        Exists(scores.filter(submission_id=OuterRef("pk"))), benchmark=benchmark
+    ).values_list("created_at", flat=True)
+    return exact.order_by("created_at").first(), exact.order_by("-created_at").first()
 
 
 def _wrap(text: str, width: int = 48) -> str:
@@ -187,21 +319,21 @@ def rank_blobs(*, benchmark: Benchmark, rows, max_teams: int = 30, metric: str |
             sizes.append(share)
             texts.append(f"{r.team}: rank {rank} on {share:.0%} of resamples")
     max_rank = max(xs)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=xs, y=ys, mode="markers", name="share of resamples", text=texts, hoverinfo="text",
-        marker={"size": [4 + 26 * s ** 0.5 for s in sizes], "color": "#0b6e4f", "opacity": 0.7},
-    ))
-    fig.add_trace(go.Scatter(
-        x=[r.rank for r in rows], y=[r.team for r in rows], mode="markers", name="observed rank",
-        marker={"symbol": "x-thin", "size": 10, "line": {"width": 2, "color": "#222"}},
-    ))
+    traces = [
+        dict(
+            x=xs, y=ys, mode="markers", name="share of resamples", text=texts, hoverinfo="text",
+            marker={"size": [4 + 26 * s ** 0.5 for s in sizes], "color": "#0b6e4f", "opacity": 0.7},
+        ),
+        dict(
+            x=[r.rank for r in rows], y=[r.team for r in rows], mode="markers", name="observed rank",
+            marker={"symbol": "x-thin", "size": 10, "line": {"width": 2, "color": "#222"}},
+        ),
+    ]
     layout = dict(_LAYOUT)
     layout["height"] = max(240, 60 + 28 * len(rows))
-    fig.update_layout(
+    return scatter_figure(traces, dict(
         title=f"Rank over {metric or benchmark.primary_metric} bootstrap resamples (dot area = share)",
         xaxis={"title": "rank", "dtick": 1 if max_rank <= 20 else None, "range": [0.5, max_rank + 0.5]},
         yaxis={"autorange": "reversed", "type": "category", "automargin": True},
         **layout,
-    )
-    return _fig_json(fig)
+    ))

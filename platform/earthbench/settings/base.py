@@ -214,10 +214,15 @@ if os.environ.get("CELERY_VISIBILITY_TIMEOUT"):
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int(
         os.environ["CELERY_VISIBILITY_TIMEOUT"]
     )
-# The embedded (SQLAlchemy) broker polls its table once a second, which adds up to
-# a second of queue wait per submission (bench/platform_latency.py). kombu passes
-# transport options on to create_engine for that transport, so its
-# polling_interval cannot be set here; production brokers (Redis) push instead.
+# The embedded broker (earthbench/broker.py, kombu's SQLAlchemy transport) wakes
+# within wakeup_check_s of a commit to its SQLite file (PRAGMA data_version) and
+# polls its tables at least every polling_interval regardless; production
+# brokers (Redis) push instead.
+if CELERY_BROKER_URL.startswith("sqla+sqlite"):
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        polling_interval=float(os.environ.get("EARTHBENCH_BROKER_POLL_S", 1.0)),
+        wakeup_check_s=float(os.environ.get("EARTHBENCH_BROKER_WAKEUP_S", 0.02)),
+    )
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0") == "1"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ROUTES = {

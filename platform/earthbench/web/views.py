@@ -21,7 +21,7 @@ from django.views.decorators.http import (
 
 from earthbench import storage
 from earthbench.accounts.teams import team_of
-from earthbench.benchmarks import layout
+from earthbench.benchmarks import demo_progress, layout
 from earthbench.benchmarks.models import Benchmark
 from earthbench.benchmarks.previews import read_previews
 from earthbench.leaderboards import pages, plots
@@ -32,7 +32,7 @@ from earthbench.leaderboards.selectors import (
 )
 from earthbench.leaderboards.suites import is_suite
 from earthbench.submissions import errors, intake, quota
-from earthbench.web import datafiles, selectors
+from earthbench.web import datafiles, fragments, selectors
 from earthbench.web.forms import SubmitForm
 
 # The page shows the top rows; the CSV/JSON exports carry all of them.
@@ -60,6 +60,8 @@ def benchmark_list(request):
             "facets": facets,
             "f": filters,
             "links": selectors.catalog_links(filters),
+            # `make demo`'s background set-up still running (baselines, downloads).
+            "setup_pending": demo_progress.pending(demo_progress.read()),
             "sort_columns": [
                 ("title", "Benchmark"), ("kind", "Task"), ("modality", "Modality"),
                 ("sensor", "Sensor"), ("paper", "Paper"), ("entries", "Entries"),
@@ -236,6 +238,8 @@ def benchmark_leaderboard(request, slug):
         if bench.accepts_containers
         else None,
     )
+    if not ctx["is_host"]:  # hosts' rows carry forms: rendered in the page
+        ctx["table_html"] = fragments.leaderboard_table(bench=bench, rows=board.rows, split=split, sort=board.sort)
     return render(request, "web/bench_leaderboard.html", ctx)
 
 

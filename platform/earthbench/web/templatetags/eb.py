@@ -1,3 +1,5 @@
+import functools
+
 from django import template
 
 register = template.Library()
@@ -22,16 +24,37 @@ def metric(value, spec):
 def inline_markdown(text, words: int = 0):
     """A catalog summary's Markdown (code, emphasis, links) as HTML. The text is
     HTML-escaped first, so a summary can format but not inject markup."""
+    from django.utils.safestring import mark_safe
+
+    return mark_safe(_inline_markdown(str(text or ""), int(words or 0)))
+
+
+@functools.lru_cache(maxsize=2048)
+def _inline_markdown(source: str, words: int) -> str:
+    """Pure function of the text: the catalog page renders ~80 summaries, and a
+    Markdown conversion (a new parser each) costs ≈ 0.3 ms; kept per process."""
     import html
 
     import markdown
-    from django.utils.safestring import mark_safe
     from django.utils.text import Truncator
 
-    source = str(text or "")
     if words:
-        source = Truncator(source).words(int(words), truncate=" …")
+        source = Truncator(source).words(words, truncate=" …")
     rendered = markdown.markdown(html.escape(source, quote=False))
     rendered = rendered.removeprefix("<p>").removesuffix("</p>")
     # Links open as plain links; nothing else beyond Markdown's own inline tags.
-    return mark_safe(rendered.replace("<a href=", '<a rel="nofollow noopener" href='))
+    return rendered.replace("<a href=", '<a rel="nofollow noopener" href=')
+
+
+@register.filter
+def truncchars(value, length):
+    """``truncatechars``, kept per process: the catalog page truncates ~140 paper
+    titles (a Unicode-normalising truncation, ≈ 0.1 ms each)."""
+    return _truncchars(str(value), int(length))
+
+
+@functools.lru_cache(maxsize=4096)
+def _truncchars(value: str, length: int) -> str:
+    from django.template.defaultfilters import truncatechars
+
+    return truncatechars(value, length)

@@ -15,6 +15,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-demo", action="store_true", help="skip demo data and baselines")
+        parser.add_argument(
+            "--no-baselines", action="store_true",
+            help="install demo data but leave baselines to `manage.py demo_background`",
+        )
         parser.add_argument("--force", action="store_true", help="regenerate demo data")
         parser.add_argument("--only", nargs="*", default=None, help="slugs to load")
 
@@ -31,12 +35,15 @@ class Command(BaseCommand):
                 continue
             try:
                 made = services.benchmark_prepare_demo(benchmark=bench, force=opts["force"])
-                sub = baseline_ensure(benchmark=bench)
+                sub = None if opts["no_baselines"] else baseline_ensure(benchmark=bench)
             except Exception as exc:  # one broken benchmark must not stop the others
                 problems.append(bench.slug)
                 self.stderr.write(f"{bench.slug}: FAILED: {type(exc).__name__}: {exc}")
                 continue
-            status = f"baseline {sub.status}" if sub else "no baseline"
+            status = (
+                "baseline left to demo_background" if opts["no_baselines"]
+                else f"baseline {sub.status}" if sub else "no baseline"
+            )
             if sub is not None and sub.status == "failed":
                 problems.append(bench.slug)
                 status += f": {sub.error}"
