@@ -28,11 +28,23 @@ from queue import Empty
 from time import monotonic, sleep
 
 from kombu.transport import sqlalchemy as kombu_sqla
+from sqlalchemy.exc import IntegrityError
 
 OWN_OPTIONS = ("polling_interval", "wakeup_check_s")
 
 
 class Channel(kombu_sqla.Channel):
+    def _get_or_create(self, queue):
+        """kombu guards the queue row's creation with a thread lock only: the web
+        process and a worker declaring the same new queue at once made one of them
+        fail with ``UNIQUE constraint failed: kombu_queue.name`` (a 500 on submit).
+        The loser of that race reads the row the winner committed."""
+        try:
+            return super()._get_or_create(queue)
+        except IntegrityError:
+            self.session.rollback()
+            return self.session.query(self.queue_cls).filter(self.queue_cls.name == queue).one()
+
     def _engine_from_config(self):
         client = self.connection.client
         saved = client.transport_options

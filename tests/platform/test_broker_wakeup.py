@@ -79,3 +79,39 @@ def test_idle_drain_respects_the_caller_timeout(tmp_path):
         with pytest.raises(TimeoutError):
             conn.drain_events(timeout=0.3)
         assert 0.25 < time.monotonic() - start < 1.0
+
+
+def test_a_queue_created_by_another_process_meanwhile_is_read_not_a_crash(tmp_path):
+    """kombu's guard against creating a queue row twice is a thread lock; the web
+    process and a worker are separate processes. Simulate the other process
+    committing the row between this one's lookup and its insert."""
+    import sqlite3
+
+    path = tmp_path / "b.sqlite3"
+    with _connection(f"sqla+sqlite:///{path}") as conn:
+        chan = conn.default_channel
+        chan._get_or_create("first")  # creates the tables
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("insert into kombu_queue (name) values ('scoring')")
+        other.close()
+
+        real_query, misses = chan.session.query, []
+
+        class Miss:  # what both of kombu's look-ups saw before the other commit
+            def filter(self, *args):
+                return self
+
+            def first(self):
+                return None
+
+        def query(cls, *args):
+            if cls is chan.queue_cls and len(misses) < 2:
+                misses.append(cls)
+                return Miss()
+            return real_query(cls, *args)
+
+        chan.session.query = query
+        row = chan._get_or_create("scoring")
+        assert len(misses) == 2 and row.name == "scoring"
+        chan._put("scoring", {"body": "x"})  # the session is usable afterwards
+        assert chan._size("scoring") == 1
