@@ -11,6 +11,7 @@ import io
 import os
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -132,6 +133,9 @@ def decode(
                     "save it as TIFF (16-bit greyscale PNG is fine)"
                 )
 
+            fast = png_uint8(data)
+            if fast is not None:
+                return fast
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
                 if im.mode == "P":
@@ -154,6 +158,81 @@ def decode(
     except Exception as exc:  # decoder errors come in many types
         raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
     raise ValidationError(f"{where}: not a PNG or TIFF file")
+
+
+_PNG_ANIMATION = (b"acTL", b"fcTL", b"fdAT")
+
+
+def png_uint8(data: bytes) -> np.ndarray | None:
+    """An 8-bit greyscale or palette PNG (the usual mask) decoded straight into
+    a uint8 array by Pillow's own zlib/unfilter decoder, without ``Image.open``
+    (header chunks parsed in Python, a second copy for ``np.asarray``).
+
+    Same pixels as :func:`decode`'s Pillow path (palette: the indices); None --
+    use that path -- for anything else: another depth or colour type,
+    interlacing, animation, an unknown critical chunk, a bad checksum on a
+    header chunk, data that do not decode to exactly one whole image, more
+    pixels than ``Image.MAX_IMAGE_PIXELS``, or a Pillow without these internals.
+    Errors are therefore always reported by the Pillow path, as before."""
+    try:
+        from PIL import Image
+
+        if len(data) < 33 or data[12:16] != b"IHDR":
+            return None
+        width, height, depth, colour, comp, filt, interlace = struct.unpack_from(
+            ">IIBBBBB", data, 16
+        )
+        limit = Image.MAX_IMAGE_PIXELS
+        if (
+            depth != 8
+            or colour not in (0, 3)
+            or comp
+            or filt
+            or interlace
+            or not width
+            or not height
+            or (limit is not None and width * height > limit)
+        ):
+            return None
+        idat = []
+        pos, end = 8, len(data)
+        while True:
+            if pos + 12 > end:
+                return None  # no IEND
+            length, ctype = struct.unpack_from(">I4s", data, pos)
+            stop = pos + 12 + length
+            if stop > end:
+                return None
+            if ctype == b"IDAT":
+                idat.append(data[pos + 8 : stop - 4])
+            elif ctype == b"IEND":
+                break
+            else:
+                if ctype in _PNG_ANIMATION or not ctype[0] & 0x20 and ctype not in (
+                    b"IHDR",
+                    b"PLTE",
+                ):
+                    return None
+                crc = struct.unpack_from(">I", data, stop - 4)[0]
+                if zlib.crc32(data[pos + 4 : stop - 4]) != crc:
+                    return None
+            pos = stop
+        if not idat:
+            return None
+        rawmode = "L" if colour == 0 else "P"
+        arr = np.empty((height, width), dtype=np.uint8)
+        core = Image.core.map_buffer(arr, (width, height), "raw", 0, (rawmode, 0, 1))
+        decoder = Image._getdecoder(rawmode, "zip", rawmode)
+        try:
+            decoder.setimage(core, (0, 0, width, height))
+            consumed, err = decoder.decode(b"".join(idat))
+        finally:
+            decoder.cleanup()
+        if consumed >= 0 or err < 0:  # image incomplete, or a decoder error
+            return None
+        return arr
+    except (AttributeError, TypeError, ValueError, OSError, struct.error, ImportError):
+        return None
 
 
 def read_image(
