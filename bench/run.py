@@ -95,6 +95,8 @@ def run_size(
         rows.append(
             _row(case, size, ref.name, m, ref.timed, "", eb.seconds, None, checked.get(ref.name))
         )
+        if not ref.compare:
+            rows[-1]["floor"] = True
     for row, (name, *_) in zip(rows, impls, strict=True):
         row["runs_s"] = [round(m.seconds, 4) for m in runs[name]]
         row["cold"] = cold
@@ -134,8 +136,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [head, "|" + "---|" * 7]
     for r in rows:
         ratio = "" if "ratio" not in r else f"{r['ratio']:.2f}"
-        if r["impl"] == "png-decode":  # a floor, not a competitor: EB / decode
-            ratio = f"EB/decode {1 / r['ratio']:.2f}" if r.get("ratio") else ""
+        if r.get("floor"):  # a floor, not a competitor: EB / floor
+            ratio = f"EB/floor {1 / r['ratio']:.2f}" if r.get("ratio") else ""
         eq = f"{r['equal_keys']} keys" if "equal_keys" in r else ""
         lines.append(
             f"| {r['case']} | {r['size']} {r['unit']} | {r['impl']} | "

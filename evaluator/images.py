@@ -85,8 +85,17 @@ def check_header(
     over :data:`MAX_IMAGE_BYTES`, or whose height x width differ from
     ``expect`` (the ground truth's shape), or with far more bands than it."""
     found = header_shape(data, where)
-    if found is None:
-        return
+    if found is not None:
+        check_found(found, where, expect, what)
+
+
+def check_found(
+    found: tuple[tuple[int, ...], int],
+    where: str,
+    expect: tuple[int, ...] | None = None,
+    what: str = "shape",
+) -> None:
+    """:func:`check_header` on an already read ``(shape, bytes per sample)``."""
     shape, itemsize = found
     (h, w), bands = spatial(shape)
     if expect is not None:
@@ -119,8 +128,10 @@ def decode(
 
     The header is checked first (:func:`check_header`), so a small file that
     inflates to gigabytes, or does not match ``expect``, is never decoded."""
-    check_header(data, where, expect, what)
     head = data[:8]
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return _decode_tiff(data, where, expect, what)
+    check_header(data, where, expect, what)
     try:
         if head.startswith(b"\x89PNG"):
             from PIL import Image
@@ -142,22 +153,39 @@ def decode(
                     # Palette PNGs (common for label masks) carry class indices.
                     return np.asarray(im, dtype=np.uint8)
                 return np.asarray(im)
-        if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-            import tifffile
-
-            arr = tifffile.imread(io.BytesIO(data))
-            if arr.ndim < 2 or arr.size == 0:
-                # tifffile only warns on a broken IFD and returns an empty array.
-                raise ValidationError(f"{where}: corrupt or unreadable image (no pixel data)")
-            # tifffile returns band-first for some multi-band GeoTIFFs (planar).
-            if arr.ndim == 3 and arr.shape[0] < min(arr.shape[1:]) and arr.shape[0] <= 64:
-                arr = np.moveaxis(arr, 0, -1)
-            return arr
     except (ValidationError, MemoryError):
         raise
     except Exception as exc:  # decoder errors come in many types
         raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
     raise ValidationError(f"{where}: not a PNG or TIFF file")
+
+
+def _decode_tiff(data: bytes, where: str, expect, what: str) -> np.ndarray:
+    """TIFF: one ``TiffFile`` parse for the header check and the pixels (what
+    ``header_shape`` then ``tifffile.imread`` did with two parses; same checks,
+    same messages, same array)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            series = tif.series[0]
+            shape = tuple(int(s) for s in series.shape)
+            itemsize = np.dtype(series.dtype).itemsize
+            if len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 64:
+                shape = (shape[1], shape[2], shape[0])
+            check_found((shape, itemsize), where, expect, what)
+            arr = tif.asarray()
+    except (ValidationError, MemoryError):
+        raise
+    except Exception as exc:  # header parsers and decoders raise assorted types
+        raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
+    if arr.ndim < 2 or arr.size == 0:
+        # tifffile only warns on a broken IFD and returns an empty array.
+        raise ValidationError(f"{where}: corrupt or unreadable image (no pixel data)")
+    # tifffile returns band-first for some multi-band GeoTIFFs (planar).
+    if arr.ndim == 3 and arr.shape[0] < min(arr.shape[1:]) and arr.shape[0] <= 64:
+        arr = np.moveaxis(arr, 0, -1)
+    return arr
 
 
 _PNG_ANIMATION = (b"acTL", b"fcTL", b"fdAT")
