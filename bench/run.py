@@ -211,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
 
     cases = all_cases()
     if args.only:
-        cases = [c for c in cases if c.kind in args.only or c.name in args.only]
+        # A case name selects that case only; a kind, every case of the kind.
+        names = {c.name for c in cases}
+        kinds = {v for v in args.only if v not in names}
+        cases = [c for c in cases if c.name in args.only or c.kind in kinds]
         if not cases:
             ap.error(f"no case matches {args.only}")
     rows: list[dict[str, Any]] = []
