@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
 # the demo and the tests choose theirs explicitly.
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
 
-.PHONY: venv demo test test-integration test-quick lint clean
+.PHONY: venv demo test test-integration test-quick lint clean bench
 
 $(STAMP): requirements.txt client/pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -58,6 +58,11 @@ test-quick: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Every generated figure of docs/performance.md, re-measured in one run
+# (BENCH_ARGS=--quick for a smoke run; see bench/regenerate.py).
+bench: $(STAMP)
+	$(BIN)/python bench/regenerate.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var .pytest_cache

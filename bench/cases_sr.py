@@ -182,6 +182,56 @@ def _prepare_cpsnr_search(size: int, work: Path) -> Prepared:
 
 
 
+def _read_tiffs(folder: Path) -> list:
+    import tifffile
+
+    return [tifffile.imread(f) for f in sorted(folder.iterdir())]
+
+
+def _prepare_cpsnr_files(size: int, work: Path) -> Prepared:
+    """cPSNR from files on both sides: what a scorer must at least pay (reading
+    the TIFFs) and the numpy loop when it reads them too."""
+    rng = np.random.default_rng(size)
+    pairs = _sr_pairs(rng, size, (SR_SIDE, SR_SIDE), np.uint16, 300.0)
+    pred, truth = _write_set(work, pairs, ".tif")
+
+    def read(_):
+        n = sum(a.size for folder in (pred, truth) for a in _read_tiffs(folder))
+        return {"pixels": float(n)}
+
+    def read_loop(_):
+        ps, ts = _read_tiffs(pred), _read_tiffs(truth)
+        vals = [_probav_cpsnr(p, t, 3, 65535.0) for t, p in zip(ts, ps, strict=True)]
+        return {"cpsnr": float(np.mean(vals))}
+
+    tiff = lambda: __import__("tifffile")  # noqa: E731
+    return Prepared(
+        eb=eb_score(
+            "super-resolution", pred, truth, {"variant": "probav"},
+            lambda o: flat(o, ["cpsnr"]),
+        ),
+        eb_setup=warm_torch_evaluator,
+        refs=[
+            Ref(
+                "tifffile read + numpy loop",
+                read_loop,
+                tiff,
+                "tifffile.imread of both folders, then the 49-offset loop per image",
+            ),
+            Ref(
+                "tiff-read",
+                read,
+                tiff,
+                "tifffile.imread of both folders and nothing else (the floor)",
+                compare=False,
+            ),
+        ],
+        eb_timed="api.score from TIFF folders, variant probav (also psnr, ssim, sam)",
+        size_note=f"{SR_SIDE}x{SR_SIDE} uint16",
+    )
+
+
+
 CASES = [
     Case(
         "super-resolution",
@@ -206,5 +256,13 @@ CASES = [
         (10, 40, 160),
         (5, 20),
         _prepare_cpsnr_search,
+    ),
+    Case(
+        "super-resolution",
+        "sr-cpsnr-files",
+        "images",
+        (10, 40, 160),
+        (5, 20),
+        _prepare_cpsnr_files,
     ),
 ]

@@ -29,6 +29,7 @@ class Measured:
     seconds: float
     peak_mb: float
     result: Any
+    cpu_seconds: float = 0.0  # CPU time of the child (all its threads) in the call
 
 
 def _status_kb(field: str) -> int:
@@ -53,11 +54,13 @@ def _child(setup: Callable[[], Any], run: Callable[[Any], Any], wfd: int) -> Non
         state = setup()
         _reset_peak()
         base = _status_kb("VmRSS")
+        c0 = time.process_time()
         t0 = time.perf_counter()
         result = run(state)
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         peak = max(_status_kb("VmHWM") - base, 0) / 1024
-        payload = ("ok", Measured(seconds, peak, result))
+        payload = ("ok", Measured(seconds, peak, result, cpu))
     except BaseException:  # report anything, including the assertion text
         payload = ("error", traceback.format_exc())
     with os.fdopen(wfd, "wb") as w:

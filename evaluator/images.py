@@ -11,6 +11,7 @@ import io
 import os
 import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -84,8 +85,17 @@ def check_header(
     over :data:`MAX_IMAGE_BYTES`, or whose height x width differ from
     ``expect`` (the ground truth's shape), or with far more bands than it."""
     found = header_shape(data, where)
-    if found is None:
-        return
+    if found is not None:
+        check_found(found, where, expect, what)
+
+
+def check_found(
+    found: tuple[tuple[int, ...], int],
+    where: str,
+    expect: tuple[int, ...] | None = None,
+    what: str = "shape",
+) -> None:
+    """:func:`check_header` on an already read ``(shape, bytes per sample)``."""
     shape, itemsize = found
     (h, w), bands = spatial(shape)
     if expect is not None:
@@ -118,8 +128,10 @@ def decode(
 
     The header is checked first (:func:`check_header`), so a small file that
     inflates to gigabytes, or does not match ``expect``, is never decoded."""
-    check_header(data, where, expect, what)
     head = data[:8]
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return _decode_tiff(data, where, expect, what)
+    check_header(data, where, expect, what)
     try:
         if head.startswith(b"\x89PNG"):
             from PIL import Image
@@ -132,28 +144,123 @@ def decode(
                     "save it as TIFF (16-bit greyscale PNG is fine)"
                 )
 
+            fast = png_uint8(data)
+            if fast is not None:
+                return fast
             with Image.open(io.BytesIO(data)) as im:
                 im.load()
                 if im.mode == "P":
                     # Palette PNGs (common for label masks) carry class indices.
                     return np.asarray(im, dtype=np.uint8)
                 return np.asarray(im)
-        if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-            import tifffile
-
-            arr = tifffile.imread(io.BytesIO(data))
-            if arr.ndim < 2 or arr.size == 0:
-                # tifffile only warns on a broken IFD and returns an empty array.
-                raise ValidationError(f"{where}: corrupt or unreadable image (no pixel data)")
-            # tifffile returns band-first for some multi-band GeoTIFFs (planar).
-            if arr.ndim == 3 and arr.shape[0] < min(arr.shape[1:]) and arr.shape[0] <= 64:
-                arr = np.moveaxis(arr, 0, -1)
-            return arr
     except (ValidationError, MemoryError):
         raise
     except Exception as exc:  # decoder errors come in many types
         raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
     raise ValidationError(f"{where}: not a PNG or TIFF file")
+
+
+def _decode_tiff(data: bytes, where: str, expect, what: str) -> np.ndarray:
+    """TIFF: one ``TiffFile`` parse for the header check and the pixels (what
+    ``header_shape`` then ``tifffile.imread`` did with two parses; same checks,
+    same messages, same array)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            series = tif.series[0]
+            shape = tuple(int(s) for s in series.shape)
+            itemsize = np.dtype(series.dtype).itemsize
+            if len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 64:
+                shape = (shape[1], shape[2], shape[0])
+            check_found((shape, itemsize), where, expect, what)
+            arr = tif.asarray()
+    except (ValidationError, MemoryError):
+        raise
+    except Exception as exc:  # header parsers and decoders raise assorted types
+        raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
+    if arr.ndim < 2 or arr.size == 0:
+        # tifffile only warns on a broken IFD and returns an empty array.
+        raise ValidationError(f"{where}: corrupt or unreadable image (no pixel data)")
+    # tifffile returns band-first for some multi-band GeoTIFFs (planar).
+    if arr.ndim == 3 and arr.shape[0] < min(arr.shape[1:]) and arr.shape[0] <= 64:
+        arr = np.moveaxis(arr, 0, -1)
+    return arr
+
+
+_PNG_ANIMATION = (b"acTL", b"fcTL", b"fdAT")
+
+
+def png_uint8(data: bytes) -> np.ndarray | None:
+    """An 8-bit greyscale or palette PNG (the usual mask) decoded straight into
+    a uint8 array by Pillow's own zlib/unfilter decoder, without ``Image.open``
+    (header chunks parsed in Python, a second copy for ``np.asarray``).
+
+    Same pixels as :func:`decode`'s Pillow path (palette: the indices); None --
+    use that path -- for anything else: another depth or colour type,
+    interlacing, animation, an unknown critical chunk, a bad checksum on a
+    header chunk, data that do not decode to exactly one whole image, more
+    pixels than ``Image.MAX_IMAGE_PIXELS``, or a Pillow without these internals.
+    Errors are therefore always reported by the Pillow path, as before."""
+    try:
+        from PIL import Image
+
+        if len(data) < 33 or data[12:16] != b"IHDR":
+            return None
+        width, height, depth, colour, comp, filt, interlace = struct.unpack_from(
+            ">IIBBBBB", data, 16
+        )
+        limit = Image.MAX_IMAGE_PIXELS
+        if (
+            depth != 8
+            or colour not in (0, 3)
+            or comp
+            or filt
+            or interlace
+            or not width
+            or not height
+            or (limit is not None and width * height > limit)
+        ):
+            return None
+        idat = []
+        pos, end = 8, len(data)
+        while True:
+            if pos + 12 > end:
+                return None  # no IEND
+            length, ctype = struct.unpack_from(">I4s", data, pos)
+            stop = pos + 12 + length
+            if stop > end:
+                return None
+            if ctype == b"IDAT":
+                idat.append(data[pos + 8 : stop - 4])
+            elif ctype == b"IEND":
+                break
+            else:
+                if ctype in _PNG_ANIMATION or not ctype[0] & 0x20 and ctype not in (
+                    b"IHDR",
+                    b"PLTE",
+                ):
+                    return None
+                crc = struct.unpack_from(">I", data, stop - 4)[0]
+                if zlib.crc32(data[pos + 4 : stop - 4]) != crc:
+                    return None
+            pos = stop
+        if not idat:
+            return None
+        rawmode = "L" if colour == 0 else "P"
+        arr = np.empty((height, width), dtype=np.uint8)
+        core = Image.core.map_buffer(arr, (width, height), "raw", 0, (rawmode, 0, 1))
+        decoder = Image._getdecoder(rawmode, "zip", rawmode)
+        try:
+            decoder.setimage(core, (0, 0, width, height))
+            consumed, err = decoder.decode(b"".join(idat))
+        finally:
+            decoder.cleanup()
+        if consumed >= 0 or err < 0:  # image incomplete, or a decoder error
+            return None
+        return arr
+    except (AttributeError, TypeError, ValueError, OSError, struct.error, ImportError):
+        return None
 
 
 def read_image(

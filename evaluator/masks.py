@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from evaluator.counting import bincount_codes, clip_max
 from evaluator.errors import ValidationError
 from evaluator.images import ArraySet
 from evaluator.io import Source
@@ -106,10 +107,11 @@ def check_values(
     min/max are checked first (cheap); the offending value is located only on
     the error path. ``hide_value`` keeps ground-truth values out of messages.
     """
-    lo, hi = int(arr.min()), int(arr.max())
+    unsigned = arr.dtype.kind in "ub"
+    lo, hi = 0 if unsigned else int(arr.min()), int(arr.max())
     if lo >= 0 and hi < n:
         return
-    bad = (arr < 0) | (arr >= n)
+    bad = arr >= n if unsigned else (arr < 0) | (arr >= n)
     if allowed_extra is not None:
         bad &= arr != allowed_extra
     if not bad.any():
@@ -215,6 +217,8 @@ def confusion_numpy(
     n_pred: int,
     keep: np.ndarray | None = None,
 ) -> np.ndarray:
+    if truth.dtype.kind == "u" and pred.dtype.kind in "ub":
+        return _confusion_unsigned(truth, pred, n_true, n_pred, keep)
     valid = _valid(truth, n_true, keep)
     t = truth.ravel() if valid is None else truth[valid]
     p = pred.ravel() if valid is None else pred[valid]
@@ -223,6 +227,38 @@ def confusion_numpy(
     code = t.astype(wide) * wide(n_pred)
     code += p.astype(wide, copy=False)
     counts = np.bincount(code, minlength=n_true * n_pred)
+    return counts.astype(np.int64, copy=False).reshape(n_true, n_pred)
+
+
+def _code_dtype(n_codes: int) -> type:
+    for dt in (np.uint8, np.uint16, np.uint32):
+        if n_codes <= int(np.iinfo(dt).max) + 1:
+            return dt
+    return np.intp
+
+
+def _confusion_unsigned(truth, pred, n_true, n_pred, keep) -> np.ndarray:
+    """Unsigned masks (uint8 PNGs): no boolean selection, which copies twice.
+
+    Truth values >= ``n_true`` (the ignore index) are clipped into one extra
+    row ``n_true`` that is counted and dropped; so are pixels where ``keep`` is
+    False. Codes ``truth * n_pred + pred`` stay in the narrowest unsigned type
+    (uint8 for up to 15 classes), so each pass touches one byte per pixel, and
+    are counted by :func:`evaluator.counting.bincount_codes`.
+    """
+    n_codes = (n_true + 1) * n_pred
+    dt = _code_dtype(n_codes)
+    if pred.dtype == np.bool_:
+        pred = pred.view(np.uint8)
+    if n_true <= np.iinfo(truth.dtype).max:
+        code = clip_max(truth, n_true).astype(dt, copy=False)
+    else:  # every value of the dtype is a class
+        code = truth.astype(dt)
+    code *= dt(n_pred)
+    code += pred.astype(dt, copy=False)
+    if keep is not None:
+        np.putmask(code, ~keep, dt(n_true * n_pred))
+    counts = bincount_codes(code, n_codes)[: n_true * n_pred]
     return counts.astype(np.int64, copy=False).reshape(n_true, n_pred)
 
 

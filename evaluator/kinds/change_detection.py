@@ -55,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from evaluator.counting import bincount_codes, clip_max
 from evaluator.errors import ValidationError
 from evaluator.io import Source
 from evaluator.kinds.base import Evaluation, Kind
@@ -203,6 +204,45 @@ def binary_pred(pred: np.ndarray, where: str) -> np.ndarray:
     return (pred != 0).view(np.uint8)
 
 
+def binary_table(
+    truth: np.ndarray, pred: np.ndarray, ignore: int | None, t_where: str, p_where: str
+) -> np.ndarray:
+    """The 4x2 table (truth code x predicted change) of one mask pair, after
+    checking both masks' values."""
+    fast = _binary_table_uint8(truth, pred, ignore)
+    if fast is not None:
+        return fast
+    codes = binary_truth_codes(truth, ignore)
+    if (codes == _TBAD).any():
+        allowed = "0, 1, 255" + ("" if ignore is None else f" or {ignore}")
+        raise ValidationError(f"{t_where}: values other than {allowed} (binary change)")
+    return confusion(codes, binary_pred(pred, p_where), 4, 2)
+
+
+def _outside_0_1_255(arr: np.ndarray) -> bool:
+    """Any uint8 value in 2..254 (``v - 2`` wraps 0, 1, 255 to 254, 255, 253)."""
+    return bool(int(arr.max()) > 1 and ((arr - np.uint8(2)) < 253).any())
+
+
+def _binary_table_uint8(truth, pred, ignore) -> np.ndarray | None:
+    """:func:`binary_table` for uint8/bool masks whose ignore index is 255, none
+    or outside 0..255, in a few one-byte passes; None when anything is unusual
+    (another dtype or ignore value, a value to report), left to the general path.
+    Truth codes 0, 1, 255 -> min(v, 2) = ``_T0``, ``_T1``, ``_T255``."""
+    if truth.dtype != np.uint8 or pred.dtype not in (np.uint8, np.bool_):
+        return None
+    if ignore is not None and 0 <= ignore < 255:
+        return None
+    if pred.dtype == np.bool_:
+        pred = pred.view(np.uint8)
+    if _outside_0_1_255(truth) or _outside_0_1_255(pred):
+        return None
+    code = clip_max(truth, _T255)
+    code += code  # 2 * code + (pred != 0): codes 0..5 of the 4 x 2 table
+    code += clip_max(pred, 1)
+    return bincount_codes(code, 8).astype(np.int64).reshape(4, 2)
+
+
 class BinaryEvaluation(Evaluation):
     def __init__(self, ids, store: CountStore, change_255: bool, info):
         self.sample_ids = ids
@@ -288,14 +328,8 @@ def _evaluate_binary(predictions, truth, ignore, encoding) -> BinaryEvaluation:
     with_one: list[str] = []  # masks holding the value 1 (0/1 evidence)
     only_255: list[str] = []  # masks holding 255 but no 1 (0/255 evidence)
     for pair in iter_mask_pairs(predictions, truth):
-        codes = binary_truth_codes(pair.truth, ignore)
         where = f"ground truth {pair.truth_where}"
-        if (codes == _TBAD).any():
-            allowed = "0, 1, 255" + ("" if ignore is None else f" or {ignore}")
-            raise ValidationError(
-                f"{where}: values other than {allowed} (binary change)"
-            )
-        table = confusion(codes, binary_pred(pair.pred, pair.pred_where), 4, 2)
+        table = binary_table(pair.truth, pair.pred, ignore, where, pair.pred_where)
         has_one, has_255 = table[_T1].sum() > 0, table[_T255].sum() > 0
         if encoding == "0/255" and has_one:
             raise ValidationError(f"{where}: value 1 in a 0/255 ground truth")

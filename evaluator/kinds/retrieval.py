@@ -100,7 +100,7 @@ class MatrixFile:
         step = max(1, CHUNK_ELEMENTS // max(m, 1))
         for r0 in range(0, n, step):
             block = np.asarray(self.array[r0 : r0 + step])
-            if block.dtype.kind == "f":
+            if block.dtype.kind == "f" and np.isnan(block.max()):
                 bad = np.isnan(block)
                 if bad.any():
                     r, c = np.argwhere(bad)[0]
@@ -160,19 +160,33 @@ def _same_ids(found: list[str], expected: set[str], where: str, what: str) -> No
 
 
 def pair_ranks(mat: MatrixFile, col_img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pessimistic 0-based ranks: (per image, best true caption), (per caption)."""
+    """Pessimistic 0-based ranks: (per image, best true caption), (per caption).
+
+    Counted without a per-pixel "own caption" mask: an image's best true score
+    and how many of its captions reach it come from the n_cap true scores
+    alone, so each block costs one comparison per direction and a count:
+    i2t = #(row >= best) - #(own captions at best); t2i = #(column >= true) - 1
+    (the true image itself; a NaN anywhere is refused by ``chunks``).
+    """
     n_img, n_cap = mat.array.shape
     cols = np.arange(n_cap)
     true_t2i = np.asarray(mat.array[col_img, cols])  # each caption's true score
+    best = np.full(n_img, _lowest(true_t2i.dtype), dtype=true_t2i.dtype)
+    np.maximum.at(best, col_img, true_t2i)
+    at_best = np.bincount(
+        col_img, weights=(true_t2i == best[col_img]), minlength=n_img
+    ).astype(np.int64)
     i2t = np.zeros(n_img, dtype=np.int64)
-    t2i = np.zeros(n_cap, dtype=np.int64)
+    t2i = np.full(n_cap, -1, dtype=np.int64)
     for r0, block in mat.chunks():
-        rows = np.arange(r0, r0 + len(block))
-        own = col_img[None, :] == rows[:, None]
-        best = np.where(own, block, -np.inf).max(axis=1)
-        i2t[rows] = ((block >= best[:, None]) & ~own).sum(axis=1)
-        t2i += ((block >= true_t2i[None, :].astype(block.dtype)) & ~own).sum(axis=0)
-    return i2t, t2i
+        r1 = r0 + len(block)
+        i2t[r0:r1] = np.count_nonzero(block >= best[r0:r1, None], axis=1)
+        t2i += np.count_nonzero(block >= true_t2i[None, :], axis=0)
+    return i2t - at_best, t2i
+
+
+def _lowest(dtype: np.dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
 class PairEvaluation(Evaluation):
