@@ -12,7 +12,12 @@ side before psnr/ssim/sam/ergas), ``variant`` (``plain`` | ``probav`` |
 ``worldstrat``), ``shift`` (±px searched by ``worldstrat``; ``probav`` always uses
 3), ``scale`` (HR/LR factor; ERGAS is ``None`` without it), ``cssim`` (``false`` by
 default: cSSIM is an SSIM per offset, (2s+1)² per image, ≈ 20× the cost of cPSNR;
-a benchmark that lists ``cssim`` sets it to ``true``, otherwise ``cssim`` is ``None``).
+a benchmark that lists ``cssim`` sets it to ``true``, otherwise ``cssim`` is ``None``),
+``metrics`` (``null`` by default: every metric below; or a list of the keys
+``psnr``, ``ssim``, ``cpsnr``, ``cssim``, ``sam_deg``, ``ergas`` to compute, the
+others being left out of the result: a benchmark sets it to the keys its catalog
+entry lists, so a cPSNR-only benchmark pays for the reads and the shift search
+alone; listing ``cssim`` needs ``cssim: true``, ``cpsnr``/``cssim`` a shifted variant).
 
 Metrics, each computed per image, then averaged over images (never pooled MSE:
 ``PeakSignalNoiseRatio(dim=None)`` pools the batch, 17.3 vs 27.2 dB on a toy case):
@@ -66,6 +71,7 @@ if TYPE_CHECKING:  # torch is imported lazily: other kinds' CLI runs skip its co
     import torch
 
 VARIANTS = ("plain", "probav", "worldstrat")
+METRIC_KEYS = ("psnr", "ssim", "cpsnr", "cssim", "sam_deg", "ergas")
 PROBAV_SHIFT = 3
 LPIPS_REASON = (
     "LPIPS needs pretrained AlexNet/VGG backbone weights, which are not available "
@@ -205,8 +211,10 @@ def score_image(
     scale: float | None,
     device: torch.device,
     cssim: bool = False,
+    metrics: frozenset[str] = frozenset(METRIC_KEYS),
 ) -> dict[str, Any]:
-    """All per-image values (NaN where undefined) for one validated pair."""
+    """Per-image values (NaN where undefined or not in ``metrics``) for one
+    validated pair; only the metrics named in ``metrics`` are computed."""
     import torch
 
     from evaluator import quality
@@ -214,15 +222,25 @@ def score_image(
     p = quality.to_tensor(pred, device)
     t = quality.to_tensor(truth, device)
     m = None if mask is None else torch.from_numpy(mask).to(device)
-    out: dict[str, Any] = {"cpsnr": math.nan, "cssim": math.nan, "shift": None}
-    if shift is not None:
-        out.update(quality.shift_search(p, t, data_range, shift, m, with_ssim=cssim))
+    out: dict[str, Any] = {
+        "cpsnr": math.nan, "cssim": math.nan, "shift": None, "psnr": math.nan,
+        "ssim": math.nan, "sam_sum": math.nan, "sam_n": 0, "ergas": math.nan,
+    }
+    if shift is not None and metrics & {"cpsnr", "cssim"}:
+        with_ssim = cssim and "cssim" in metrics
+        out.update(quality.shift_search(p, t, data_range, shift, m, with_ssim=with_ssim))
+    if not metrics & {"psnr", "ssim", "sam_deg", "ergas"}:
+        return out
     pc, tc = _crop(p, border), _crop(t, border)
     mc = None if m is None else _crop(m, border)
-    out["psnr"] = quality.psnr(pc, tc, data_range, mc)
-    out["ssim"] = quality.ssim(pc, tc, data_range, mc)
-    out["sam_sum"], out["sam_n"] = quality.sam_sum(pc, tc, mc)
-    out["ergas"] = quality.ergas(pc, tc, scale, mc) if scale else math.nan
+    if "psnr" in metrics:
+        out["psnr"] = quality.psnr(pc, tc, data_range, mc)
+    if "ssim" in metrics:
+        out["ssim"] = quality.ssim(pc, tc, data_range, mc)
+    if "sam_deg" in metrics:
+        out["sam_sum"], out["sam_n"] = quality.sam_sum(pc, tc, mc)
+    if "ergas" in metrics and scale:
+        out["ergas"] = quality.ergas(pc, tc, scale, mc)
     return out
 
 
@@ -236,11 +254,13 @@ def _json(x: float) -> float | None:
 
 
 class SuperResolutionEvaluation(Evaluation):
-    def __init__(self, ids: list[str], values: dict[str, np.ndarray], shifts, info):
+    def __init__(self, ids: list[str], values: dict[str, np.ndarray], shifts, info,
+                 metrics: frozenset[str] = frozenset(METRIC_KEYS)):
         self.sample_ids = ids
         self.values = values
         self.shifts = shifts
         self.info = info
+        self.metrics = metrics  # the computed ones; the others are left out
 
     def compute(self, index: np.ndarray | None = None) -> dict[str, Any]:
         idx = np.arange(len(self.sample_ids)) if index is None else np.asarray(index)
@@ -258,20 +278,23 @@ class SuperResolutionEvaluation(Evaluation):
             "primary": "psnr" if self.info["variant"] == "plain" else "cpsnr",
             "n_samples": int(len(idx)),
         }
+        out = {k: v for k, v in out.items() if k not in METRIC_KEYS or k in self.metrics}
         return {**out, **self.info}
 
     def samples(self) -> dict[str, list]:
         out = {
             k: [_json(x) for x in self.values[k]]
             for k in ("psnr", "ssim", "cpsnr", "cssim", "ergas")
+            if k in self.metrics
         }
-        n = self.values["sam_n"]
-        sam = np.degrees(
-            np.divide(
-                self.values["sam_sum"], n, where=n > 0, out=np.full(len(n), np.nan)
+        if "sam_deg" in self.metrics:
+            n = self.values["sam_n"]
+            sam = np.degrees(
+                np.divide(
+                    self.values["sam_sum"], n, where=n > 0, out=np.full(len(n), np.nan)
+                )
             )
-        )
-        out["sam_deg"] = [_json(x) for x in sam]
+            out["sam_deg"] = [_json(x) for x in sam]
         out["shift"] = [list(s) if s is not None else None for s in self.shifts]
         return out
 
@@ -303,7 +326,34 @@ def _check_options(options: dict[str, Any]) -> dict[str, Any]:
     shift = {"plain": None, "probav": PROBAV_SHIFT, "worldstrat": options["shift"]}[
         variant
     ]
-    return {**options, "shift": shift}
+    return {**options, "shift": shift, "metrics": _check_metrics(options)}
+
+
+def _check_metrics(options: dict[str, Any]) -> frozenset[str]:
+    """The ``metrics`` option: ``None`` (every metric) or a list of known keys."""
+    listed = options["metrics"]
+    if listed is None:
+        return frozenset(METRIC_KEYS)
+    if (
+        not isinstance(listed, list | tuple)
+        or not listed
+        or not all(isinstance(k, str) for k in listed)
+    ):
+        raise ValidationError(
+            f"option metrics={listed!r} must be null or a non-empty list of metric keys"
+        )
+    unknown = [k for k in listed if k not in METRIC_KEYS]
+    if unknown:
+        raise ValidationError(
+            f"option metrics: {unknown[0]!r} is not one of {list(METRIC_KEYS)}"
+        )
+    if "cssim" in listed and not options["cssim"]:
+        raise ValidationError("option metrics lists cssim: set the option cssim: true too")
+    if options["variant"] == "plain" and {"cpsnr", "cssim"} & set(listed):
+        raise ValidationError(
+            "option metrics lists cpsnr/cssim, which need variant probav or worldstrat"
+        )
+    return frozenset(listed)
 
 
 @register
@@ -318,6 +368,7 @@ class SuperResolution(Kind):
         "shift": 2,
         "scale": None,
         "cssim": False,
+        "metrics": None,
     }
     metrics = {
         "psnr": "max",
@@ -370,6 +421,7 @@ class SuperResolution(Kind):
                     scale=opts["scale"],
                     device=device,
                     cssim=opts["cssim"],
+                    metrics=opts["metrics"],
                 )
                 for k in keys:
                     values[k][i] = res[k]
@@ -382,7 +434,7 @@ class SuperResolution(Kind):
             "scale": opts["scale"],
             "psnr_cap_db": quality.PSNR_CAP_DB,
         }
-        return SuperResolutionEvaluation(ids, values, shifts, info)
+        return SuperResolutionEvaluation(ids, values, shifts, info, opts["metrics"])
 
     @staticmethod
     def _check_size(truth: np.ndarray, opts: dict[str, Any], where: str) -> None:
