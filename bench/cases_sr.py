@@ -130,7 +130,7 @@ def _prepare_cpsnr(size: int, work: Path) -> Prepared:
             "super-resolution",
             pred,
             truth,
-            {"variant": "probav"},
+            {"variant": "probav", "metrics": ["cpsnr"]},
             lambda o: flat(o, ["cpsnr"]),
         ),
         eb_setup=warm_torch_evaluator,
@@ -141,7 +141,7 @@ def _prepare_cpsnr(size: int, work: Path) -> Prepared:
                 timed="49 offsets per in-memory image, bias-corrected MSE (no torchmetrics cPSNR exists)",
             )
         ],
-        eb_timed="api.score from TIFF folders, variant probav, cssim off (also computes psnr, ssim)",
+        eb_timed="api.score from TIFF folders, variant probav, metrics [cpsnr] (a cPSNR-only benchmark: no psnr/ssim/sam)",
         size_note=f"{SR_SIDE}x{SR_SIDE} uint16",
     )
 
@@ -207,7 +207,7 @@ def _prepare_cpsnr_files(size: int, work: Path) -> Prepared:
     tiff = lambda: __import__("tifffile")  # noqa: E731
     return Prepared(
         eb=eb_score(
-            "super-resolution", pred, truth, {"variant": "probav"},
+            "super-resolution", pred, truth, {"variant": "probav", "metrics": ["cpsnr"]},
             lambda o: flat(o, ["cpsnr"]),
         ),
         eb_setup=warm_torch_evaluator,
@@ -226,7 +226,7 @@ def _prepare_cpsnr_files(size: int, work: Path) -> Prepared:
                 compare=False,
             ),
         ],
-        eb_timed="api.score from TIFF folders, variant probav (also psnr, ssim, sam)",
+        eb_timed="api.score from TIFF folders, variant probav, metrics [cpsnr]",
         size_note=f"{SR_SIDE}x{SR_SIDE} uint16",
     )
 
