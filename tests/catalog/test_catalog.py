@@ -258,6 +258,20 @@ def test_cssim_is_computed_exactly_where_a_benchmark_lists_it(specs):
     assert seen
 
 
+def test_super_resolution_computes_exactly_the_listed_metrics(specs):
+    """The kind option ``metrics`` is the catalog's list: every listed metric is
+    computed (PSNR/SSIM where listed) and nothing else is paid for."""
+    seen = 0
+    for s in specs:
+        if s.data["task_kind"] != "super-resolution":
+            continue
+        seen += 1
+        listed = {m["key"] for m in s.data["metrics"]}
+        opts = get_kind("super-resolution").resolve_options(s.data.get("options", {}))
+        assert opts["metrics"] is not None and set(opts["metrics"]) == listed, s.slug
+    assert seen
+
+
 def test_graded_retrieval_lists_the_ndcg_key_for_its_cutoff(specs):
     for s in specs:
         if s.data["task_kind"] != "retrieval":
