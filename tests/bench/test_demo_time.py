@@ -1,0 +1,49 @@
+"""``bench/demo_time.py`` times the Makefile's ``demo`` steps: its step list must be
+the Makefile's, and the regenerate command must run it before ``bench/ttfb.py``
+(which measures the served demo it leaves)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from bench import demo_time, regen_platform  # noqa: E402
+
+
+def _makefile_demo_commands() -> list[list[str]]:
+    text = (REPO / "Makefile").read_text()
+    recipe = text.split("\ndemo: $(STAMP)\n", 1)[1].split("\n\n", 1)[0]
+    out = []
+    for line in recipe.splitlines():
+        if line.startswith("\t@"):
+            break  # the set-up ends where the worker and the server start
+        m = re.match(r"\t\$\(BIN\)/python manage\.py (.+)$", line)
+        if m:
+            out.append(m.group(1).replace("http://$(HOST):$(PORT)", "{url}").split())
+    return out
+
+
+def test_steps_are_the_makefiles_demo_setup():
+    want = _makefile_demo_commands()
+    got = [cmd[2:] for _name, cmd in demo_time.STEPS]
+    assert got == want
+    recipe = (REPO / "Makefile").read_text().split("\ndemo: $(STAMP)\n", 1)[1]
+    assert "manage.py demo_background" in recipe and "runserver --noreload" in recipe
+    assert "worker -Q scoring,gpu --pool=solo --beat" in recipe
+
+
+def test_ttfb_runs_on_the_var_that_demo_time_leaves(tmp_path, monkeypatch):
+    names = list(regen_platform.SECTIONS)
+    assert names.index("demo-time") < names.index("ttfb")
+    demo, ttfb = regen_platform.SECTIONS["demo-time"], regen_platform.SECTIONS["ttfb"]
+    for args in (demo.args, demo.quick_args):
+        assert args[args.index("--keep-var") + 1] == regen_platform.DEMO_VAR
+    for args in (ttfb.args, ttfb.quick_args):
+        assert args[args.index("--var") + 1] == regen_platform.DEMO_VAR
+    missing = regen_platform.Section(ttfb.script, require_path=str(tmp_path / "no.sqlite3"))
+    text, ok = regen_platform.run_section(missing)
+    assert ok and text.startswith("Not measured in this run:") and "no.sqlite3 missing" in text
