@@ -6,9 +6,10 @@ the script, its arguments (full and ``--quick``) and whether the script prints
 Markdown (inserted as is) or anything else (inserted as a fenced block). A
 script missing on this branch leaves one line saying so, and is not an error.
 
-PLACEHOLDERS for helper [perfweb] (leaderboard page, time to first byte,
-embedded-broker latency, ``make demo`` time): fill ``script`` / ``args`` below
-when those benchmarks land; the markers are already in docs/performance.md.
+The platform figures of issue 23: submit → scored on ``make demo``'s worker
+(``platform-latency``), the leaderboard page at scale (``leaderboard-page``, only
+with ``DATABASE_URL``), ``make demo``'s time to a served site (``demo-time``) and
+the time to first byte of every page on that served demo (``ttfb``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: Where the demo-time section leaves a served demo's var folder for ttfb.
+DEMO_VAR = "/tmp/eb-regen-demo-var"
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class Section:
     env: dict[str, str] = field(default_factory=dict)
     needs: str = ""  # what the run needs, said in the section when it cannot run
     require_env: tuple[str, ...] = ()  # not run (and not a failure) without these
+    require_path: str = ""  # not run (and not a failure) unless this file exists
     timeout_s: int = 1800
 
 
@@ -41,27 +45,38 @@ SECTIONS: dict[str, Section] = {
         ("--teams", "50", "--resamples", "50", "--repeats", "1"),
         env={"DATABASE_URL": "sqlite:////tmp/eb-regen-rank.sqlite3"},
     ),
-    # ---- [perfweb] placeholders: set script/args when the benchmark exists ----
     "platform-latency": Section(
         "bench/platform_latency.py",
-        (),
-        ("--submissions", "3", "--burst", "2", "--samples", "1000"),
-        needs="the embedded default (SQLite + SQLAlchemy broker); [perfweb] owns it",
+        ("--demo-worker",),
+        ("--demo-worker", "--submissions", "3", "--burst", "2", "--samples", "1000",
+         "--idle-seconds", "2"),
+        needs="the embedded default (SQLite + the wake-on-commit SQLite broker) with "
+        "`make demo`'s worker command line",
     ),
     "leaderboard-page": Section(
         "bench/leaderboard_scale.py",
-        ("--submissions", "100000", "--teams", "2000", "--reads", "20"),
+        ("--submissions", "100000", "--teams", "2000", "--reads", "20", "--reuse"),
         ("--submissions", "500", "--teams", "20", "--reads", "3"),
-        needs="DATABASE_URL of a scratch PostgreSQL database; [perfweb] owns it",
+        needs="DATABASE_URL of a scratch PostgreSQL database",
         require_env=("DATABASE_URL",),
+    ),
+    # demo-time leaves a served demo's var folder at DEMO_VAR; ttfb (after it:
+    # the dictionary's order is the run order) measures every page on it.
+    "demo-time": Section(
+        "bench/demo_time.py",
+        ("--background", "--keep-var", DEMO_VAR),
+        ("--keep-var", DEMO_VAR),
+        markdown=True,
+        needs="`make demo`'s steps in a scratch var folder (a few minutes; the "
+        "virtual environment already installed)",
+        timeout_s=3600,
     ),
     "ttfb": Section(
         "bench/ttfb.py",
-        needs="[perfweb]: time to first byte of every main page and API list under the demo catalog",
-    ),
-    "demo-time": Section(
-        "bench/demo_time.py",
-        needs="[perfweb]: `make demo` on a fresh clone to a served site",
+        ("--var", DEMO_VAR, "--reads", "3"),
+        ("--var", DEMO_VAR, "--reads", "1"),
+        needs=f"the demo catalog in {DEMO_VAR}, left by the demo-time section",
+        require_path=DEMO_VAR + "/db.sqlite3",
     ),
 }
 
@@ -79,6 +94,8 @@ def run_section(section: Section, quick: bool = False) -> tuple[str, bool]:
     unset = [v for v in section.require_env if not os.environ.get(v)]
     if unset:
         return f"Not measured in this run: {', '.join(unset)} unset ({section.needs}).", True
+    if section.require_path and not Path(section.require_path).exists():
+        return f"Not measured in this run: {section.require_path} missing ({section.needs}).", True
     args = section.quick_args if quick else section.args
     cmd = [sys.executable, section.script, *args]
     env = {**os.environ, **section.env}
