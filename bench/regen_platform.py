@@ -34,6 +34,7 @@ class Section:
     env: dict[str, str] = field(default_factory=dict)
     needs: str = ""  # what the run needs, said in the section when it cannot run
     require_env: tuple[str, ...] = ()  # not run (and not a failure) without these
+    unset_env: tuple[str, ...] = ()  # removed from the environment of the run
     require_path: str = ""  # not run (and not a failure) unless this file exists
     timeout_s: int = 1800
 
@@ -52,6 +53,8 @@ SECTIONS: dict[str, Section] = {
          "--idle-seconds", "2"),
         needs="the embedded default (SQLite + the wake-on-commit SQLite broker) with "
         "`make demo`'s worker command line",
+        # the embedded default even when DATABASE_URL is set for leaderboard-page
+        unset_env=("DATABASE_URL", "CELERY_BROKER_URL"),
     ),
     "leaderboard-page": Section(
         "bench/leaderboard_scale.py",
@@ -99,6 +102,8 @@ def run_section(section: Section, quick: bool = False) -> tuple[str, bool]:
     args = section.quick_args if quick else section.args
     cmd = [sys.executable, section.script, *args]
     env = {**os.environ, **section.env}
+    for name in section.unset_env:
+        env.pop(name, None)
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), str(REPO / "platform"), env.get("PYTHONPATH", "")]
     ).rstrip(os.pathsep)

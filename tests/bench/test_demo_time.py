@@ -47,3 +47,21 @@ def test_ttfb_runs_on_the_var_that_demo_time_leaves(tmp_path, monkeypatch):
     missing = regen_platform.Section(ttfb.script, require_path=str(tmp_path / "no.sqlite3"))
     text, ok = regen_platform.run_section(missing)
     assert ok and text.startswith("Not measured in this run:") and "no.sqlite3 missing" in text
+
+
+def test_platform_latency_runs_on_the_embedded_default(monkeypatch):
+    """`make bench` with DATABASE_URL (for leaderboard-page) must not move the
+    submit → scored figures off the stack `make demo` runs."""
+    monkeypatch.setenv("DATABASE_URL", "postgres://x@127.0.0.1/y")
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1/1")
+    seen = {}
+
+    def fake_run(cmd, **kw):
+        seen.update(kw["env"])
+        return type("P", (), {"returncode": 0, "stdout": "{}", "stderr": ""})()
+
+    monkeypatch.setattr(regen_platform.subprocess, "run", fake_run)
+    section = regen_platform.SECTIONS["platform-latency"]
+    assert "--demo-worker" in section.args and "--demo-worker" in section.quick_args
+    text, ok = regen_platform.run_section(section, quick=True)
+    assert ok and "DATABASE_URL" not in seen and "CELERY_BROKER_URL" not in seen
