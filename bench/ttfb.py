@@ -220,6 +220,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="regex: time only routes whose name matches")
     ap.add_argument("--keep-user", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--markdown", action="store_true",
+                    help="print a Markdown summary (routes with p50 >= 15 ms) instead of JSON")
     args = ap.parse_args(argv)
     if not 1 <= args.reads <= 50:
         ap.error("--reads must be in 1..50")
@@ -318,8 +320,46 @@ def main(argv=None) -> int:
     text = json.dumps(report, indent=1)
     if args.json:
         args.json.write_text(text)
-    print(text)
+    print(markdown(report) if args.markdown else text)
     return 1 if over else 0
+
+
+def markdown(report: dict, floor_ms: float = 15.0) -> str:
+    """The report as docs/performance.md shows it: a row per (route, visitor) with
+    p50 >= ``floor_ms``, one line for the rest and one for what was skipped."""
+    rows = report["routes"]
+    big = [r for r in rows if r["p50_ms"] >= floor_ms]
+    rest = [r for r in rows if r["p50_ms"] < floor_ms]
+    load = " ".join(f"{x:.1f}" for x in report["load_average"])
+    verdict = (
+        f"**every route's p50 is under {report['target_ms']:g} ms**" if not report["over_target"]
+        else f"**over {report['target_ms']:g} ms:** " + "; ".join(report["over_target"])
+    )
+    out = [
+        f"{report['benchmarks']} benchmarks, {report['reads']} round(s), load average {load} at "
+        f"the end; {verdict}. Routes with p50 ≥ {floor_ms:g} ms (ms; p50 over all URLs and "
+        "rounds, max, and the slowest single URL's p50):",
+        "",
+        "| route | as | URLs | p50 | max | slowest URL (its p50) |",
+        "|---|---|---|---|---|---|",
+    ]
+    out += [
+        f"| `{r['route']}` | {r['as']} | {r['urls']} | {r['p50_ms']} | {r['max_ms']} | "
+        f"`{r['slowest_url']}` ({r['slowest_url_p50_ms']}) |"
+        for r in big
+    ]
+    if rest:
+        out += ["", f"The other {len(rest)} (route, visitor) pairs: p50 "
+                f"{min(r['p50_ms'] for r in rest)}–{max(r['p50_ms'] for r in rest)} ms."]
+    why: dict[str, int] = {}
+    for reason in report["skipped"].values():
+        for part in reason.split(", ") if "answered" in reason else ["parameters nothing fills"]:
+            key = part.split("answered ")[-1]
+            why[key] = why.get(key, 0) + 1
+    out += ["", f"Skipped ({len(report['skipped'])} route/visitor pairs, not 200 HTML/JSON; "
+               "the JSON report names each): "
+               + ", ".join(f"{k} ({n})" for k, n in sorted(why.items())) + "."]
+    return "\n".join(out)
 
 
 if __name__ == "__main__":
