@@ -179,7 +179,7 @@ def markdown(res: dict, load: str) -> str:
     if "served_s" in res:
         rows.append(
             f"| **until served**: worker and `runserver` up, `/` links all "
-            f"{res['benchmarks']} benchmarks | **{res['served_s']}** |"
+            f"{res['benchmarks']} catalog benchmarks | **{res['served_s']}** |"
         )
     if "background_s" in res:
         rows.append(

@@ -76,8 +76,9 @@ SECTIONS: dict[str, Section] = {
     ),
     "ttfb": Section(
         "bench/ttfb.py",
-        ("--var", DEMO_VAR, "--reads", "3"),
-        ("--var", DEMO_VAR, "--reads", "1"),
+        ("--var", DEMO_VAR, "--reads", "3", "--markdown"),
+        ("--var", DEMO_VAR, "--reads", "1", "--markdown"),
+        markdown=True,
         needs=f"the demo catalog in {DEMO_VAR}, left by the demo-time section",
         require_path=DEMO_VAR + "/db.sqlite3",
     ),

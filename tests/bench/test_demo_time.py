@@ -65,3 +65,22 @@ def test_platform_latency_runs_on_the_embedded_default(monkeypatch):
     assert "--demo-worker" in section.args and "--demo-worker" in section.quick_args
     text, ok = regen_platform.run_section(section, quick=True)
     assert ok and "DATABASE_URL" not in seen and "CELERY_BROKER_URL" not in seen
+
+
+def test_ttfb_markdown_lists_slow_routes_and_flags_the_target():
+    from bench import ttfb
+
+    row = {"route": "home", "as": "anonymous", "urls": 1, "p50_ms": 120.0, "max_ms": 130.0,
+           "slowest_url": "/", "slowest_url_p50_ms": 120.0}
+    fast = {**row, "route": "api-x", "p50_ms": 3.0, "max_ms": 4.0}
+    report = {"benchmarks": 78, "reads": 3, "target_ms": 100, "load_average": (1.0, 1.0, 1.0),
+              "over_target": ["home (anonymous): 120.0 ms"], "routes": [row, fast],
+              "skipped": {"a (anonymous)": "78 URL(s) answered 302 text/html",
+                          "b": "parameters nothing fills: uid"}}
+    text = ttfb.markdown(report)
+    assert "| `home` | anonymous | 1 | 120.0 | 130.0 | `/` (120.0) |" in text
+    assert "`api-x`" not in text and "The other 1 (route, visitor) pairs: p50 3.0–3.0 ms." in text
+    assert "**over 100 ms:** home (anonymous): 120.0 ms" in text
+    assert "302 text/html (1), parameters nothing fills (1)" in text
+    assert regen_platform.SECTIONS["ttfb"].markdown
+    assert "--markdown" in regen_platform.SECTIONS["ttfb"].args
