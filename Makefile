@@ -14,6 +14,10 @@ TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
 # must share a worker (docs/performance.md, "The test suite").
 TEST_WORKERS ?= auto
 PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
+# Every worker and every manage.py subprocess imports the project; with the bytecode
+# cache on (an environment may turn it off) that costs about half the CPU. The
+# cache lands in __pycache__/, which git ignores.
+test test-quick test-integration: export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: venv demo test test-integration test-quick lint clean
 
