@@ -10,10 +10,9 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
 # the demo and the tests choose theirs explicitly.
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
 # `make test` spreads the suite over pytest-xdist workers (auto: one per core);
-# TEST_WORKERS=0 runs it in one process. tests/conftest.py keeps together what
-# must share a worker (docs/performance.md, "The test suite").
+# TEST_WORKERS=0 runs it in one process (docs/performance.md, "The test suite").
 TEST_WORKERS ?= auto
-PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
+PARALLEL := -n $(TEST_WORKERS) --dist load
 # Every worker and every manage.py subprocess imports the project; with the bytecode
 # cache on (an environment may turn it off) that costs about half the CPU. The
 # cache lands in __pycache__/, which git ignores.
