@@ -9,6 +9,14 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
 # The entry points (manage.py, wsgi, celery) default to production settings:
 # the demo and the tests choose theirs explicitly.
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
+# `make test` spreads the suite over pytest-xdist workers (auto: one per core);
+# TEST_WORKERS=0 runs it in one process (docs/performance.md, "The test suite").
+TEST_WORKERS ?= auto
+PARALLEL := -n $(TEST_WORKERS) --dist load
+# Every worker and every manage.py subprocess imports the project; with the bytecode
+# cache on (an environment may turn it off) that costs about half the CPU. The
+# cache lands in __pycache__/, which git ignores.
+test test-quick test-integration: export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: venv demo test test-integration test-quick lint clean bench
 
@@ -43,7 +51,7 @@ demo: $(STAMP)
 
 # The whole suite. pytest's exit code 5 ("no tests collected") is a failure here.
 test: $(STAMP)
-	$(TEST_SETTINGS) $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); rc=$$?; \
+	$(TEST_SETTINGS) $(BIN)/python -m pytest -p no:cacheprovider $(PARALLEL) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # The same platform suite plus the fault-injection tests on real PostgreSQL + Redis
@@ -54,7 +62,7 @@ test-integration: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/integration tests/platform
 
 test-quick: $(STAMP)
-	$(TEST_SETTINGS) $(BIN)/python -m pytest -q -m "not slow and not docker and not browser and not integration"
+	$(TEST_SETTINGS) $(BIN)/python -m pytest -q $(PARALLEL) -m "not slow and not docker and not browser and not integration"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

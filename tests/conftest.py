@@ -25,3 +25,19 @@ def shared_data():
         return p
 
     return get
+
+
+# ------------------------------------------------------------ parallel runs
+# `make test` runs the suite on pytest-xdist workers with `--dist load` (tests handed
+# out one by one, by index). Each worker is its own process: earthbench.settings.test
+# makes a fresh temporary folder per process for storage, the SQLite test database and
+# the embedded broker, and live servers pick free ports. (Not `loadgroup`/`loadscope`:
+# under pytest 9 xdist cannot tag node ids with a group, and they key work by node id,
+# so schemathesis' 41 cases that share one id would run once.)
+# Slow tests are handed out first, so the longest ones do not start last.
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=lambda it: it.get_closest_marker("slow") is None)  # stable

@@ -342,3 +342,24 @@ def test_admin_adds_a_member_with_the_teams_benchmark(client, eurosat, twin):
     assert Membership.objects.get(user=newcomer).benchmark == eurosat
     team.refresh_from_db()
     assert team.benchmark == eurosat
+
+
+def test_a_team_merged_away_while_a_file_is_stored_submits_as_the_new_team(eurosat, perfect_csv, monkeypatch):
+    """The team is looked up before the upload is stored; a merge in between
+    used to leave the submission pointing at a deleted team (a 500)."""
+    from earthbench import storage
+
+    a, b = UserFactory(), UserFactory()
+    target = team_create(user=a, benchmark=eurosat, name="Target")
+    source = team_create(user=b, benchmark=eurosat, name="Source")
+    real_store = storage.store_fileobj
+
+    def store_then_merge(*args, **kwargs):
+        stored = real_store(*args, **kwargs)
+        team_merge(user=b, benchmark=eurosat, code=target.join_code)
+        return stored
+
+    monkeypatch.setattr(storage, "store_fileobj", store_then_merge)
+    sub = submit(b, eurosat, perfect_csv)
+    assert not Team.objects.filter(pk=source.pk).exists()
+    assert sub.team == target and Submission.objects.get(pk=sub.pk).team_id == target.pk

@@ -7,6 +7,7 @@ skipped with a loud reason — or fail when ``EARTHBENCH_REQUIRE_DOCKER=1``
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -71,9 +72,14 @@ def baseline_tar() -> Path:
     if problem:
         _unavailable(problem)
     tar = CACHE / "baseline-eurosat.tar"
-    proc = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=900
-    )
+    # Parallel workers (`make test`) each build it once: one at a time, so none
+    # reads a half-written tarball.
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        proc = subprocess.run(
+            ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=900
+        )
     if proc.returncode != 0 or not tar.exists():
         _unavailable(f"baseline image build failed: {proc.stderr.strip()[-500:]}")
     return tar

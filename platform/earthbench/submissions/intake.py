@@ -167,8 +167,7 @@ def _store_and_create(
     fingerprint = _fingerprint(benchmark=benchmark, kind=kind, sha256=sha, metadata=metadata)
     try:
         with transaction.atomic():
-            # Serialise submits of one team so quota checks cannot race.
-            Team.objects.select_for_update().filter(pk=team.pk).first()
+            team = _locked_team(user=user, team=team, benchmark=benchmark)
             if not is_baseline:
                 _check_quota(team=team, benchmark=benchmark, kind=kind, now=now)
             if chunked is not None and not uploads.upload_claim(upload=chunked):
@@ -203,6 +202,23 @@ def _store_and_create(
         storage.remove_tree(f"submissions/{sub_uuid}")
         raise
     return sub, True
+
+
+def _locked_team(*, user, team: Team, benchmark: Benchmark) -> Team:
+    """Lock the submitting team's row (serialising one team's submits so quota
+    checks cannot race). The team was looked up before the file was stored; if
+    it was merged away or the user left it meanwhile, the user's team now is
+    the one that submits (before: a foreign-key error, a 500)."""
+    for _ in range(3):
+        locked = (
+            Team.objects.select_for_update(of=("self",))
+            .filter(pk=team.pk, memberships__user=user, memberships__benchmark=benchmark)
+            .first()
+        )
+        if locked is not None:
+            return locked
+        team = team_for(user=user, benchmark=benchmark)
+    raise SubmissionRefused("your team changed while this submission was being stored; submit again")
 
 
 def _fingerprint(*, benchmark: Benchmark, kind: str, sha256: str, metadata: dict) -> str:
