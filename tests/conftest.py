@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,3 +43,18 @@ def shared_data():
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda it: it.get_closest_marker("slow") is None)  # stable
+
+
+# Docker tests share one engine: several compare the engine's whole image list before
+# and after a run, and an image another worker loads meanwhile would fail them. Under
+# xdist each docker-marked test (its fixtures' set-up and tear-down included) holds one
+# lock shared by the run's workers, so they run one at a time; the rest stay parallel.
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run or item.get_closest_marker("docker") is None:
+        yield
+        return
+    with open(Path(tempfile.gettempdir()) / f"earthbench-docker-{run}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -135,3 +135,13 @@ def test_time_range_falls_back_when_the_newest_are_not_plotted(eurosat, eurosat_
     _, (lo, hi), _ = _reference(eurosat, "public")
     rng = plots.score_over_time(benchmark=eurosat)["layout"]["xaxis"]["range"]
     assert [r[:19].replace("T", " ") for r in rng] == [lo.isoformat(sep=" ")[:19], hi.isoformat(sep=" ")[:19]]
+
+
+def test_entries_whose_scores_are_gone_draw_nothing(eurosat, eurosat_results):
+    """A leaderboard entry can outlive its plotted scores until the next refresh
+    (here: the only scores stop being current); the page drew a 500 then."""
+    sub = make_scored(user=UserFactory(), benchmark=eurosat, results=eurosat_results, primary=0.5)
+    leaderboard_refresh_benchmark(benchmark=eurosat)
+    Score.objects.filter(submission=sub).update(is_current=False)
+    for split in ("public", "private"):
+        assert plots.score_over_time(benchmark=eurosat, split=split) is None

@@ -95,6 +95,10 @@ def score_over_time(*, benchmark: Benchmark, split: str = "public", max_teams: i
         _, xs, ys = series.setdefault(team_id, (name, [], []))
         xs.append(at)
         ys.append(values[pk] if not ys else best([ys[-1], values[pk]], direction))
+    if not series or lo is None:
+        # Entries can outlive their plotted scores until the next refresh (a score
+        # superseded or a submission hidden in the meantime): nothing to draw.
+        return None
     ranked = [series[t] for t in sorted(series, key=order.__getitem__)]
     spec = next((m for m in benchmark.metrics if m.get("key") == benchmark.primary_metric), {})
     percent = spec.get("format") == "percent"
