@@ -33,7 +33,9 @@ def test_container_submission_scored_with_efficiency(api, eurosat, baseline_tar,
 
 
 @pytest.mark.docker
-def test_container_that_is_not_an_image_fails_cleanly(api, eurosat, tmp_path, settings):
+def test_container_that_is_not_an_image_fails_cleanly(api, eurosat, tmp_path, settings, engine):  # noqa: F811
+    # The docker backend asks the engine first: without one it is the fake backend's
+    # test (tests/platform/test_container_fake.py) that covers a non-image upload.
     settings.EARTHBENCH_SANDBOX_DIR = tmp_path / "sandbox"
     bogus = tmp_path / "model.tar"
     bogus.write_bytes(b"not a tar at all")
