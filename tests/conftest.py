@@ -47,12 +47,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # Docker tests share one engine: several compare the engine's whole image list before
 # and after a run, and an image another worker loads meanwhile would fail them. Under
-# xdist each docker-marked test (its fixtures' set-up and tear-down included) holds one
+# xdist each docker-marked or engine-using test (its fixtures' set-up and tear-down included) holds one
 # lock shared by the run's workers, so they run one at a time; the rest stay parallel.
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem):
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    if not run or item.get_closest_marker("docker") is None:
+    uses_engine = item.get_closest_marker("docker") is not None or "engine" in getattr(item, "fixturenames", ())
+    if not run or not uses_engine:
         yield
         return
     with open(Path(tempfile.gettempdir()) / f"earthbench-docker-{run}.lock", "w") as lock:
