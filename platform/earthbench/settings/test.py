@@ -13,8 +13,8 @@ CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1
 # exports it, so the xdist workers and the manage.py subprocesses share it (removed by
 # tests/conftest.py at the end of the run).
 EARTHBENCH_DEMO_CACHE_OWNED = not os.environ.get("EARTHBENCH_DEMO_CACHE_DIR")
-if EARTHBENCH_DEMO_CACHE_OWNED:
-    os.environ["EARTHBENCH_DEMO_CACHE_DIR"] = tempfile.mkdtemp(prefix="earthbench-demo-cache-")
+if EARTHBENCH_DEMO_CACHE_OWNED:  # made on first use (benchmarks/generators/cache.py)
+    os.environ["EARTHBENCH_DEMO_CACHE_DIR"] = str(_tmp / "demo-cache")
 EARTHBENCH_DEMO_CACHE_DIR = os.environ["EARTHBENCH_DEMO_CACHE_DIR"]
 EARTHBENCH_BOOTSTRAP_RESAMPLES = 50
 STORAGES = {
