@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -59,3 +60,26 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
     with open(Path(tempfile.gettempdir()) / f"earthbench-docker-{run}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+# ------------------------------------------------------------ shared demo data
+# Every demo dataset is generated once per `pytest` run, not once per test that loads
+# it: earthbench.settings.test makes a demo-data cache folder in the first process
+# (the xdist controller, or the only process) and exports it; the workers and the
+# `manage.py` subprocesses inherit it (EARTHBENCH_DEMO_CACHE_DIR,
+# benchmarks/generators/cache.py). The generator tests call generate() directly and
+# still compare two fresh runs byte for byte.
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    from django.conf import settings
+
+    if settings.configured and getattr(settings, "EARTHBENCH_DEMO_CACHE_OWNED", False):
+        shutil.rmtree(settings.EARTHBENCH_DEMO_CACHE_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def demo_cache_dir() -> Path:
+    from django.conf import settings
+
+    return Path(settings.EARTHBENCH_DEMO_CACHE_DIR)

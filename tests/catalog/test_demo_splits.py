@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import generators
 from benchmarks.catalog import load_catalog
+from benchmarks.generators.cache import read_cached
 from benchmarks.splits import assign_splits
 
 # Samples per split, public and private alike. Kinds scored per image or scene
@@ -23,10 +23,10 @@ SPECS = [s for s in load_catalog() if s.data.get("demo") and not s.data.get("sui
 
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", SPECS, ids=[s.slug for s in SPECS])
-def test_demo_splits_hold_enough_samples(spec, tmp_path):
-    demo = spec.data["demo"]
-    data = generators.generate(demo["generator"], params=demo.get("params", {}),
-                               out_dir=tmp_path, seed=demo.get("seed", 0))
+def test_demo_splits_hold_enough_samples(spec, demo_cache_dir):
+    demo = spec.data["demo"]  # generated once per run, shared with the catalog tests
+    data = read_cached(demo["generator"], params=demo.get("params", {}),
+                       seed=demo.get("seed", 0), cache_dir=demo_cache_dir)
     cfg = spec.data.get("splits", {})
     splits = assign_splits(data.sample_ids, public_fraction=cfg.get("public_fraction", 0.5),
                            seed=cfg.get("seed", 0))

@@ -11,12 +11,14 @@ from datetime import UTC as datetime_utc
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from benchmarks import generators
 from benchmarks.catalog import BenchmarkSpec, load_catalog
+from benchmarks.generators.cache import generate_cached
 from benchmarks.splits import assign_splits
 from earthbench import storage
 from earthbench.benchmarks import layout, previews
@@ -182,9 +184,11 @@ def benchmark_prepare_demo(*, benchmark: Benchmark, force: bool = False) -> bool
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     try:
-        data = generators.generate(
-            demo["generator"], params=demo.get("params", {}), out_dir=work, seed=demo.get("seed", 0)
-        )
+        args = dict(params=demo.get("params", {}), out_dir=work, seed=demo.get("seed", 0))
+        if settings.EARTHBENCH_DEMO_CACHE_DIR:  # the same bytes, generated once
+            data = generate_cached(demo["generator"], cache_dir=settings.EARTHBENCH_DEMO_CACHE_DIR, **args)
+        else:
+            data = generators.generate(demo["generator"], **args)
         install_dataset(
             benchmark=benchmark,
             data=data,

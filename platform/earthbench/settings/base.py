@@ -131,6 +131,10 @@ EARTHBENCH_DOWNLOADS_DIR = Path(
 EARTHBENCH_CATALOG_DIR = Path(
     os.environ.get("EARTHBENCH_CATALOG_DIR", REPO_DIR / "benchmarks")
 )
+# Generated demo datasets shared by processes, keyed by generator code, params and
+# seed (benchmarks/generators/cache.py): a later load copies instead of generating.
+# Unset (the default), every load generates its own; the tests set one per session.
+EARTHBENCH_DEMO_CACHE_DIR = os.environ.get("EARTHBENCH_DEMO_CACHE_DIR") or None
 EARTHBENCH_MAX_UPLOAD_BYTES = int(
     os.environ.get("EARTHBENCH_MAX_UPLOAD_BYTES", 2 * 1024**3)
 )

@@ -9,6 +9,13 @@ _tmp = Path(tempfile.mkdtemp(prefix="earthbench-test-"))
 EARTHBENCH_STORAGE_DIR = Path(os.environ.get("EARTHBENCH_STORAGE_DIR", _tmp / "storage"))
 FILE_UPLOAD_TEMP_DIR = upload_temp_dir(EARTHBENCH_STORAGE_DIR)  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
+# One demo-data cache per test run, not per process: the first process makes it and
+# exports it, so the xdist workers and the manage.py subprocesses share it (removed by
+# tests/conftest.py at the end of the run).
+EARTHBENCH_DEMO_CACHE_OWNED = not os.environ.get("EARTHBENCH_DEMO_CACHE_DIR")
+if EARTHBENCH_DEMO_CACHE_OWNED:  # made on first use (benchmarks/generators/cache.py)
+    os.environ["EARTHBENCH_DEMO_CACHE_DIR"] = str(_tmp / "demo-cache")
+EARTHBENCH_DEMO_CACHE_DIR = os.environ["EARTHBENCH_DEMO_CACHE_DIR"]
 EARTHBENCH_BOOTSTRAP_RESAMPLES = 50
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
