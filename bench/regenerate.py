@@ -84,14 +84,7 @@ END = "<!-- END GENERATED: {} -->"
 
 def machine() -> str:
     u = platform.uname()
-    cpu = u.processor or u.machine
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = bench_run.cpu_model()
     try:
         load = "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:

@@ -39,18 +39,21 @@ def all_cases() -> list[Case]:
     return cases_masks.CASES + cases_boxes.CASES + cases_misc.CASES + cases_sr.CASES
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
     import os
 
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, no GPU used"
+    return f"{os.cpu_count()} cores ({cpu_model()}), Python {platform.python_version()}, no GPU used"
 
 
 def run_size(
