@@ -11,8 +11,11 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
 # `make test` spreads the suite over pytest-xdist workers (auto: one per core);
 # TEST_WORKERS=0 runs it in one process (docs/performance.md, "The test suite").
+# --maxschedchunk 1: tests are handed out one at a time as workers free up (xdist's
+# default queues a quarter of the suite per worker up front, and a queued test is
+# never moved: one worker ran every slow test while the other sat idle for 4 minutes).
 TEST_WORKERS ?= auto
-PARALLEL := -n $(TEST_WORKERS) --dist load
+PARALLEL := -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 # Every worker and every manage.py subprocess imports the project; with the bytecode
 # cache on (an environment may turn it off) that costs about half the CPU. The
 # cache lands in __pycache__/, which git ignores.

@@ -83,3 +83,39 @@ def demo_cache_dir() -> Path:
     from django.conf import settings
 
     return Path(settings.EARTHBENCH_DEMO_CACHE_DIR)
+
+
+# ------------------------------------------------------------ migrated database
+# Tests that start `manage.py` stacks (live servers, the catalog loads) each need a
+# migrated SQLite file; migrating costs ~2.5 s of CPU a time. One is made per process
+# and copied (with its -wal/-shm files, if any) wherever a fresh database is needed.
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A folder holding ``db.sqlite3``, migrated by ``manage.py migrate`` under the
+    settings the stacks run with (earthbench.settings.dev)."""
+    import subprocess
+    import sys
+
+    var = tmp_path_factory.mktemp("migrated-db")
+    env = dict(os.environ)
+    env.pop("DATABASE_URL", None)
+    env.update(
+        DJANGO_SETTINGS_MODULE="earthbench.settings.dev",
+        EARTHBENCH_VAR_DIR=str(var),
+        DATABASE_URL=f"sqlite:///{var / 'db.sqlite3'}",
+        CELERY_BROKER_URL=f"sqla+sqlite:///{var / 'broker.sqlite3'}",
+        PYTHONPATH=f"{REPO}:{REPO / 'platform'}",
+    )
+    r = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return var
+
+
+def copy_migrated_db(template: Path, dest_db: Path) -> None:
+    """The migrated database (and its WAL files) copied to ``dest_db``."""
+    dest_db.parent.mkdir(parents=True, exist_ok=True)
+    for f in template.glob("db.sqlite3*"):
+        shutil.copy2(f, dest_db.with_name(dest_db.name + f.name[len("db.sqlite3"):]))

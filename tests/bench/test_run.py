@@ -27,6 +27,11 @@ def test_quick_bench_runs_and_checks_equality(tmp_path):
             "registration",
             "--json",
             str(out_json),
+            # one run per implementation: the smoke test checks that the harness
+            # runs and asserts equality; medians over repeats are make bench's job
+            # (the interleaving itself is tested with fake cases below)
+            "--repeats",
+            "1",
         ],
         cwd=REPO,
         capture_output=True,

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from earthbench_client.cli import main
+from tests.conftest import copy_migrated_db
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = "eurosat-classification-v1"
@@ -392,16 +393,17 @@ class EarthbenchServer:
 
 
 @pytest.fixture(scope="module")
-def eb_server(tmp_path_factory) -> Iterator[EarthbenchServer]:
-    """migrate + load one benchmark + demo token, then runserver and a Celery worker."""
-    with live_server(tmp_path_factory.mktemp("live"), [BENCH]) as server:
+def eb_server(tmp_path_factory, migrated_sqlite) -> Iterator[EarthbenchServer]:
+    """A migrated database + one benchmark loaded + demo token, then runserver and a
+    Celery worker."""
+    with live_server(tmp_path_factory.mktemp("live"), [BENCH], migrated_sqlite) as server:
         yield server
 
 
 @contextlib.contextmanager
-def live_server(tmp: Path, slugs: list[str]) -> Iterator[EarthbenchServer]:
+def live_server(tmp: Path, slugs: list[str], migrated: Path) -> Iterator[EarthbenchServer]:
     """A real server and worker on loopback with ``slugs`` loaded (demo data and
-    baselines scored)."""
+    baselines scored), on a copy of the ``migrated_sqlite`` database."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "earthbench.settings.dev",
@@ -429,7 +431,7 @@ def live_server(tmp: Path, slugs: list[str]) -> Iterator[EarthbenchServer]:
             )
         return proc.stdout
 
-    manage("migrate", "-v", "0")
+    copy_migrated_db(migrated, tmp / "db.sqlite3")
     manage("load_catalog", "--only", *slugs)
     token = manage("demo_user", "--token-only").strip()
 

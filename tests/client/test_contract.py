@@ -33,8 +33,9 @@ SCORED = (EUROSAT, DOTA, AGBD)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[EarthbenchServer]:
-    with live_server(tmp_path_factory.mktemp("contract"), [*SCORED, SUITE, *MEMBERS]) as srv:
+def server(tmp_path_factory, migrated_sqlite) -> Iterator[EarthbenchServer]:
+    with live_server(tmp_path_factory.mktemp("contract"), [*SCORED, SUITE, *MEMBERS],
+                     migrated_sqlite) as srv:
         yield srv
 
 

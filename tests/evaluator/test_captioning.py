@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import subprocess
@@ -68,6 +69,14 @@ def write_case(tmp_path: Path, refs: dict, hyps: dict) -> tuple[Path, Path]:
     return p, t
 
 
+@functools.cache
+def reference_meteor() -> Meteor:
+    """One reference METEOR process for the module (starting the jar and loading its
+    paraphrase table takes ~5 s): each ``compute_score`` sends one self-contained
+    EVAL line, so calls do not affect each other."""
+    return Meteor()
+
+
 def reference_scores(refs: dict, hyps: dict, meteor: bool = False) -> dict[str, float]:
     tok = PTBTokenizer()
     gts = tok.tokenize({k: [{"caption": c} for c in rs] for k, rs in refs.items()})
@@ -77,7 +86,7 @@ def reference_scores(refs: dict, hyps: dict, meteor: bool = False) -> dict[str, 
     out["rouge_l"] = Rouge().compute_score(gts, res)[0]
     out["cider_d"] = Cider().compute_score(gts, res)[0]
     if meteor:
-        out["meteor"] = Meteor().compute_score(gts, res)[0]
+        out["meteor"] = reference_meteor().compute_score(gts, res)[0]
     return out
 
 
