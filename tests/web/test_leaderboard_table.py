@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from django.template import engines
-from django.template.loader import render_to_string
 from django.test import RequestFactory
 
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.selectors import Row
+from earthbench.web import leaderboard_table
 
 ORACLE = Path(__file__).with_name("leaderboard_table_oracle.html")
 WHEN = datetime(2026, 12, 5, 0, 44, 7, 123456, tzinfo=UTC)
@@ -44,8 +44,7 @@ def render_oracle(kw: dict) -> str:
 
 
 def render_site(kw: dict) -> str:
-    ctx, request = _context(kw)
-    return render_to_string("web/_leaderboard_table.html", ctx, request)
+    return leaderboard_table.render(**kw)
 
 
 def _bench(containers: bool) -> Benchmark:
