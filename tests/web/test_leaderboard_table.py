@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from django.template import engines
 from django.test import RequestFactory
+from django.utils import timezone as tz_utils
+from django.utils import translation
+from django.utils.safestring import mark_safe
 
 from earthbench.benchmarks.models import Benchmark
 from earthbench.leaderboards.selectors import Row
-from earthbench.web import leaderboard_table
+from earthbench.web import fragments, leaderboard_table
+from tests.platform.conftest import UserFactory
+from tests.web.conftest import make_scored
 
 ORACLE = Path(__file__).with_name("leaderboard_table_oracle.html")
 WHEN = datetime(2026, 12, 5, 0, 44, 7, 123456, tzinfo=UTC)
@@ -160,3 +166,60 @@ def test_the_oracle_is_the_old_template_and_the_cases_cover_it():
                  "/submissions/101/hide/", "2026-01-02T01:04:05+00:00", "2025-06-30 23:59", "aria-sort"):
         assert part in html, part
     assert "/submissions/103/hide/" not in html  # no form on a baseline row
+
+
+@pytest.mark.parametrize("zone, language", [("UTC", "en-us"), ("Europe/Paris", "de"), ("America/New_York", "fr"),
+                                             ("UTC", "en-us")])
+def test_the_time_zone_and_language_of_the_request_are_followed(zone, language):
+    """Dates in the current time zone and P(1st) with the language's decimal
+    separator, as the template printed them, whatever was rendered before (the
+    renderer remembers formatted dates and shares per process)."""
+    kw = {"bench": _bench(False), "rows": _rows(_bench(False)), "split": "public", "sortable": True}
+    with tz_utils.override(zone), translation.override(language):
+        assert render_site(kw) == render_oracle(kw)
+
+
+TABLE = re.compile(r'<div class="table-wrap"><table class="grid leaderboard".*?</tbody></table></div>\n', re.S)
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def test_the_pages_tables_are_the_oracles(client, eurosat, eurosat_results):
+    """Through the views: the cached visitors' table, the host's table on the
+    leaderboard page and both tables of the host dashboard, each with the page's
+    own request and CSRF token."""
+    fragments.clear()
+    for primary in (0.61, 0.93):
+        make_scored(user=UserFactory(), benchmark=eurosat, results=eurosat_results, primary=primary,
+                    method_name="<Method> & co")
+    lb = f"/benchmarks/{eurosat.slug}/leaderboard/"
+
+    def tables(url: str) -> tuple[list[str], object]:
+        r = client.get(url)
+        assert r.status_code == 200
+        return TABLE.findall(r.content.decode()), r
+
+    def oracle(r, **kw) -> str:
+        token = TOKEN.search(r.content.decode())
+        kw = {"bench": eurosat, **kw, "request": r.wsgi_request}
+        if token:
+            kw["csrf_token"] = token.group(1)
+        return render_oracle(kw)
+
+    for url, sort in ((lb, None), (lb + "?sort=kappa", "kappa")):
+        (html,), r = tables(url)
+        assert "hide-form" not in html and "&lt;Method&gt; &amp; co" in html
+        assert html == oracle(r, rows=r.context["rows"], split="public", sort=sort,
+                              table_id="leaderboard", sortable=True, host_actions=False)
+    host = UserFactory()
+    eurosat.hosts.add(host)
+    client.force_login(host)
+    (html,), r = tables(lb + "?sort=kappa")
+    assert "hide-form" in html
+    assert html == oracle(r, rows=r.context["rows"], split="public", sort="kappa",
+                          table_id="leaderboard", sortable=True, host_actions=True)
+    (public, private), r = tables(f"/benchmarks/{eurosat.slug}/host/")
+    assert public == oracle(r, rows=r.context["public_rows"], split="public", table_id="host-public",
+                            host_actions=True, sortable=False, primary_only=True)
+    assert private == oracle(r, rows=r.context["private_rows"], split="private", table_id="host-private",
+                             host_actions=False, sortable=False,
+                             caption=mark_safe("Private split: each team's selected submissions (or its best public one)."))
