@@ -169,11 +169,13 @@ def _remembered(key: tuple, make):
     return value
 
 
-def _forget(**kwargs) -> None:
-    _memo.clear()  # a format setting may have changed (tests)
+def clear(**kwargs) -> None:
+    """Forget the remembered dates and shares (on ``setting_changed``: a format
+    setting may have changed, in tests)."""
+    _memo.clear()
 
 
-setting_changed.connect(_forget)
+setting_changed.connect(clear)
 
 
 def _dates(when, lang: str) -> tuple[str, str]:
