@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django.template.loader import render_to_string
-
 from earthbench.leaderboards.selectors import leaderboard_rows
-from earthbench.web import fragments
+from earthbench.web import fragments, leaderboard_table
 from tests.platform.conftest import UserFactory
 from tests.web.conftest import make_scored
 
@@ -16,10 +14,9 @@ def test_cached_table_equals_the_rendered_one_and_follows_changes(client, eurosa
     fragments.clear()
     make_scored(user=UserFactory(), benchmark=eurosat, results=eurosat_results, primary=0.61)
     rows = leaderboard_rows(benchmark=eurosat, split="public")
-    direct = render_to_string("web/_leaderboard_table.html", {
-        "bench": eurosat, "rows": rows, "split": "public", "sort": None,
-        "table_id": "leaderboard", "sortable": True, "host_actions": False,
-    })
+    direct = leaderboard_table.render(
+        bench=eurosat, rows=rows, split="public", sort=None, table_id="leaderboard", sortable=True,
+    )
     assert fragments.leaderboard_table(bench=eurosat, rows=rows, split="public", sort=None) == direct
     first = client.get(URL).content.decode()
     assert client.get(URL).content.decode() == first  # served from the cache, same bytes

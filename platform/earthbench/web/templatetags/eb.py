@@ -58,3 +58,17 @@ def _truncchars(value: str, length: int) -> str:
     from django.template.defaultfilters import truncatechars
 
     return truncatechars(value, length)
+
+
+@register.simple_tag(takes_context=True)
+def leaderboard_table(context, *, bench, rows, split, sort=None, table_id=None, sortable=False,
+                      host_actions=False, primary_only=False, caption=None):
+    """The leaderboard table (``web/leaderboard_table.py``), with the page's
+    request and CSRF token for the hosts' hide forms."""
+    from earthbench.web import leaderboard_table as table
+
+    return table.render(
+        bench=bench, rows=rows, split=split, sort=sort, table_id=table_id, sortable=sortable,
+        host_actions=host_actions, primary_only=primary_only, caption=caption,
+        request=context.get("request"), csrf_token=context.get("csrf_token"),
+    )
