@@ -46,6 +46,81 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         items.sort(key=lambda it: it.get_closest_marker("slow") is None)  # stable
 
 
+# Tests are handed out one at a time (`--maxschedchunk 1`, Makefile), so a module's
+# tests would land on every worker, and a module-scoped fixture (a live server and
+# worker, a browser) would be built once per worker that runs any of them. The
+# modules whose tests share a module-, class- or package-scoped fixture of this suite
+# are therefore handed out whole: the first worker to get one of their tests gets
+# them all. The first worker writes that set of modules when it has collected; the
+# controller's scheduler (below) reads it when it starts handing tests out.
+
+
+def _group_file(run: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"earthbench-xdist-groups-{run}.json"
+
+
+def shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    for name in info.names_closure:
+        defs = info.name2fixturedefs.get(name) or ()
+        if defs and defs[-1].scope in ("module", "class", "package") and defs[-1].baseid.startswith("tests"):
+            return True
+    return False
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run or os.environ.get("PYTEST_XDIST_WORKER") != "gw0":
+        return
+    import json
+
+    modules = sorted({it.nodeid.split("::")[0] for it in session.items if shares_a_module_fixture(it)})
+    tmp = _group_file(run).with_suffix(".tmp")
+    tmp.write_text(json.dumps(modules))
+    tmp.replace(_group_file(run))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getoption("dist") != "load":
+        return None
+    return modules_whole_scheduler(config, log)
+
+
+def modules_whole_scheduler(config: pytest.Config, log):
+    return modules_whole_class()(config, log)
+
+
+def modules_whole_class():
+    from xdist.scheduler import LoadScheduling
+
+    class ModulesWhole(LoadScheduling):
+        """``--dist load`` that sends a module sharing a module fixture in one piece."""
+
+        groups: set[str] | None = None
+
+        def _send_tests(self, node, num: int) -> None:
+            if self.groups is None:
+                import json
+
+                f = _group_file(node.workerinput["testrunuid"])
+                self.groups = set(json.loads(f.read_text())) if f.exists() else set()
+            take = self.pending[:num]
+            modules = {self.collection[i].split("::")[0] for i in take} & self.groups
+            if modules:
+                taken = set(take)
+                take += [i for i in self.pending[num:]
+                         if i not in taken and self.collection[i].split("::")[0] in modules]
+            if take:
+                chosen = set(take)
+                self.pending[:] = [i for i in self.pending if i not in chosen]
+                self.node2pending[node].extend(take)
+                node.send_runtest_some(take)
+
+    return ModulesWhole
+
+
 # Docker tests share one engine: several compare the engine's whole image list before
 # and after a run, and an image another worker loads meanwhile would fail them. Under
 # xdist each docker-marked or engine-using test (its fixtures' set-up and tear-down included) holds one

@@ -1,0 +1,49 @@
+"""The scheduler of `make test` (tests/conftest.py): tests one at a time, except
+modules sharing a module-scoped fixture, which go to one worker whole."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from tests import conftest
+
+
+class FakeNode:
+    def __init__(self, name: str, run: str):
+        self.gateway = SimpleNamespace(id=name)
+        self.workerinput = {"testrunuid": run}
+        self.shutting_down = False
+        self.sent: list[int] = []
+
+    def send_runtest_some(self, indices):
+        self.sent += indices
+
+
+def test_a_grouped_module_goes_whole_to_the_first_worker_that_gets_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(conftest, "_group_file", lambda run: tmp_path / f"{run}.json")
+    (tmp_path / "r1.json").write_text(json.dumps(["tests/a/test_live.py"]))
+    sched = object.__new__(conftest.modules_whole_class())  # no workers to start here
+    sched.pending = []
+    sched.collection = [
+        "tests/a/test_live.py::test_1", "tests/b/test_x.py::test_1", "tests/a/test_live.py::test_2",
+        "tests/b/test_x.py::test_2", "tests/a/test_live.py::test_3",
+    ]
+    sched.pending[:] = range(len(sched.collection))
+    a, b = FakeNode("gw0", "r1"), FakeNode("gw1", "r1")
+    sched.node2pending = {a: [], b: []}
+    sched._send_tests(a, 1)
+    assert a.sent == [0, 2, 4]  # the whole module, in its order
+    sched._send_tests(b, 1)
+    assert b.sent == [1]  # an ungrouped test alone
+    assert sched.pending == [3]
+
+
+def test_the_live_modules_are_grouped_and_plain_ones_are_not(request):
+    items = {it.nodeid.split("::")[0]: it for it in request.session.items}
+    if "tests/client/test_contract.py" not in items:
+        pytest.skip("run with the client tests collected")
+    assert conftest.shares_a_module_fixture(items["tests/client/test_contract.py"])
+    assert not conftest.shares_a_module_fixture(request.node)
