@@ -399,3 +399,15 @@ def test_manage_py_catalog_json_lists_all_papers(specs):
     titles = {t for t, _ in catalog_table()}
     assert {p for r in rows for p in r["papers"]} == titles
     assert all(r["direction"] in ("max", "min") for r in rows)
+
+
+def test_the_fast_yaml_parser_reads_every_catalog_file_as_the_pure_python_one():
+    import yaml
+
+    from benchmarks import catalog
+
+    files = sorted(catalog.CATALOG_DIR.glob("**/*.yaml"))
+    assert len(files) >= 77
+    for f in files:
+        text = f.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=catalog.YAML_LOADER) == yaml.safe_load(text), f  # noqa: S506
