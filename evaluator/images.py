@@ -248,7 +248,8 @@ def png_uint8(data: bytes) -> np.ndarray | None:
         if not idat:
             return None
         rawmode = "L" if colour == 0 else "P"
-        arr = np.empty((height, width), dtype=np.uint8)
+        # zeros: Pillow ends the image where the zlib stream ends, rows left 0
+        arr = np.zeros((height, width), dtype=np.uint8)
         core = Image.core.map_buffer(arr, (width, height), "raw", 0, (rawmode, 0, 1))
         decoder = Image._getdecoder(rawmode, "zip", rawmode)
         try:

@@ -150,3 +150,16 @@ def test_png_uint8_leaves_the_unusual_to_pillow():
     Image.fromarray(np.stack([rows] * 3, -1)).save(rgb, format="PNG")
     for data in (bytes(bad_crc), truncated, broken, buf.getvalue(), rgb.getvalue()):
         assert png_uint8(data) is None
+
+
+def test_png_uint8_leaves_rows_past_the_stream_end_zero():
+    """A zlib stream that ends before the last row: Pillow stops there without
+    an error and the rows not reached are 0; png_uint8 gives the same (it left
+    them uninitialised before)."""
+    rows = np.arange(1, 31, dtype=np.uint8).reshape(6, 5)
+    data = _png(rows, 0, [0])
+    body = struct.pack(">IIBBBBB", 5, 400, 8, 0, 0, 0, 0)  # IHDR: 400 rows, data for 6
+    tall = data[:16] + body + struct.pack(">I", zlib.crc32(b"IHDR" + body)) + data[33:]
+    fast = png_uint8(tall)
+    assert fast is not None and (fast == _pillow(tall)).all()
+    assert (fast[:6] == rows).all() and not fast[6:].any()
