@@ -9,12 +9,14 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
 # The entry points (manage.py, wsgi, celery) default to production settings:
 # the demo and the tests choose theirs explicitly.
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
-# `make test` spreads the suite over pytest-xdist workers (auto: one per core);
-# TEST_WORKERS=0 runs it in one process (docs/performance.md, "The test suite").
+# `make test` spreads the suite over pytest-xdist workers: one per core plus one, since
+# many tests wait on subprocesses, live servers and JVMs (3 workers on 2 cores: 6 min
+# 14 s on a quiet machine); TEST_WORKERS=0 runs it in one process (docs/performance.md,
+# "The test suite").
 # --maxschedchunk 1: tests are handed out one at a time as workers free up (xdist's
 # default queues a quarter of the suite per worker up front, and a queued test is
 # never moved: one worker ran every slow test while the other sat idle for 4 minutes).
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 PARALLEL := -n $(TEST_WORKERS) --dist load --maxschedchunk 1
 # Every worker and every manage.py subprocess imports the project; with the bytecode
 # cache on (an environment may turn it off) that costs about half the CPU. The
