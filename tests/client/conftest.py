@@ -349,6 +349,32 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+def _start_web(procs: list[subprocess.Popen], env: dict, log: Path, token: str) -> int:
+    """``runserver`` on a free port; the port. A port found free can be taken by
+    another worker's server before ours binds it, and then ours exits while the
+    port answers: the server is only accepted once this stack's own token is
+    accepted on it (another stack's database does not know it)."""
+    for _attempt in range(5):
+        port = _free_port()
+        with open(log, "w") as wl:
+            proc = subprocess.Popen(
+                [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+                cwd=REPO, env=env, stdout=wl, stderr=subprocess.STDOUT,
+            )
+        procs.append(proc)
+        try:
+            _wait_for_port(port, proc, log)
+            r = httpx.get(f"http://127.0.0.1:{port}/api/v1/me/teams/",
+                          headers={"Authorization": f"Token {token}"}, timeout=30)
+            if r.status_code == 200 and proc.poll() is None:
+                return port
+        except (RuntimeError, httpx.HTTPError):
+            pass
+        _stop(proc)
+        procs.remove(proc)
+    raise RuntimeError(f"no runserver of this stack answered after 5 ports:\n{log.read_text()[-3000:]}")
+
+
 @dataclass
 class EarthbenchServer:
     url: str
@@ -435,26 +461,10 @@ def live_server(tmp: Path, slugs: list[str], migrated: Path) -> Iterator[Earthbe
     manage("load_catalog", "--only", *slugs)
     token = manage("demo_user", "--token-only").strip()
 
-    port = _free_port()
     procs: list[subprocess.Popen] = []
     web_log, worker_log = tmp / "web.log", tmp / "worker.log"
     try:
-        with open(web_log, "w") as wl, open(worker_log, "w") as kl:
-            procs.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "manage.py",
-                        "runserver",
-                        "--noreload",
-                        f"127.0.0.1:{port}",
-                    ],
-                    cwd=REPO,
-                    env=env,
-                    stdout=wl,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+        with open(worker_log, "w") as kl:
             procs.append(
                 subprocess.Popen(
                     [
@@ -475,7 +485,7 @@ def live_server(tmp: Path, slugs: list[str], migrated: Path) -> Iterator[Earthbe
                     stderr=subprocess.STDOUT,
                 )
             )
-        _wait_for_port(port, procs[0], web_log)
+        port = _start_web(procs, env, web_log, token)
         yield EarthbenchServer(
             url=f"http://127.0.0.1:{port}",
             token=token,
