@@ -62,12 +62,7 @@ def header_shape(data: bytes, where: str) -> tuple[tuple[int, ...], int] | None:
             import tifffile
 
             with tifffile.TiffFile(io.BytesIO(data)) as tif:
-                series = tif.series[0]
-                shape = tuple(int(s) for s in series.shape)
-                itemsize = np.dtype(series.dtype).itemsize
-            if len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 64:
-                shape = (shape[1], shape[2], shape[0])
-            return shape, itemsize
+                return _tiff_layout(tif)
     except MemoryError:
         raise
     except Exception as exc:  # header parsers raise assorted types
@@ -168,12 +163,7 @@ def _decode_tiff(data: bytes, where: str, expect, what: str) -> np.ndarray:
 
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
-            series = tif.series[0]
-            shape = tuple(int(s) for s in series.shape)
-            itemsize = np.dtype(series.dtype).itemsize
-            if len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 64:
-                shape = (shape[1], shape[2], shape[0])
-            check_found((shape, itemsize), where, expect, what)
+            check_found(_tiff_layout(tif), where, expect, what)
             arr = tif.asarray()
     except (ValidationError, MemoryError):
         raise
@@ -182,10 +172,24 @@ def _decode_tiff(data: bytes, where: str, expect, what: str) -> np.ndarray:
     if arr.ndim < 2 or arr.size == 0:
         # tifffile only warns on a broken IFD and returns an empty array.
         raise ValidationError(f"{where}: corrupt or unreadable image (no pixel data)")
-    # tifffile returns band-first for some multi-band GeoTIFFs (planar).
-    if arr.ndim == 3 and arr.shape[0] < min(arr.shape[1:]) and arr.shape[0] <= 64:
+    if _band_first(arr.shape):
         arr = np.moveaxis(arr, 0, -1)
     return arr
+
+
+def _band_first(shape: tuple[int, ...]) -> bool:
+    """tifffile returns band-first for some multi-band GeoTIFFs (planar): few
+    leading planes, each larger than their count."""
+    return len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 64
+
+
+def _tiff_layout(tif) -> tuple[tuple[int, ...], int]:
+    """``(shape, bytes per sample)`` of a parsed TIFF's first series, bands last."""
+    series = tif.series[0]
+    shape = tuple(int(s) for s in series.shape)
+    if _band_first(shape):
+        shape = (shape[1], shape[2], shape[0])
+    return shape, np.dtype(series.dtype).itemsize
 
 
 _PNG_ANIMATION = (b"acTL", b"fcTL", b"fdAT")
