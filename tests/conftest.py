@@ -70,6 +70,13 @@ def shares_a_module_fixture(item: pytest.Item) -> bool:
     return False
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # The controller read the file before the first test ran.
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run and os.environ.get("PYTEST_XDIST_WORKER") == "gw0":
+        _group_file(run).unlink(missing_ok=True)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     if not run or os.environ.get("PYTEST_XDIST_WORKER") != "gw0":
