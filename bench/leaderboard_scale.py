@@ -169,12 +169,6 @@ def _reads(args, bench, slug: str) -> dict:
 
     # The first view after the board changed: the table's HTML is not cached yet.
     cold = timed(lambda: (fragments.clear(), client.get(f"/benchmarks/{slug}/leaderboard/")))
-    from earthbench.web import leaderboard_table
-
-    # ... and with nothing of the table remembered (its renderer keeps the rows'
-    # formatted dates and shares): a process's first view of the board.
-    first = timed(lambda: (fragments.clear(), leaderboard_table.clear(),
-                           client.get(f"/benchmarks/{slug}/leaderboard/")))
     from earthbench.leaderboards import plots
 
     plot = timed(lambda: plots.score_over_time(benchmark=bench, split="public"))
@@ -187,7 +181,6 @@ def _reads(args, bench, slug: str) -> dict:
         "api_ms": {"p50": round(statistics.median(api), 1), "max": round(max(api), 1)},
         "page_ms": {"p50": round(statistics.median(page), 1), "max": round(max(page), 1)},
         "page_after_a_change_ms": {"p50": round(statistics.median(cold), 1), "max": round(max(cold), 1)},
-        "page_nothing_remembered_ms": {"p50": round(statistics.median(first), 1), "max": round(max(first), 1)},
         "score_over_time_plot_ms": {"p50": round(statistics.median(plot), 1), "max": round(max(plot), 1)},
     }
 

@@ -7,9 +7,7 @@ Rows shaped as ``bench/leaderboard_scale.py``'s board (rank interval, P(1st), an
 interval on the primary metric), for a two-metric and a six-metric benchmark, as a
 visitor (sortable) and as a host (a hide form per row). Both renders run in turn,
 interleaved, ``--runs`` times; prints the medians (ms) as JSON and checks that the
-two give the same HTML. ``python_ms``: rows rendered before (the dates and P(1st)
-values are remembered, as after a change to a board that keeps most rows);
-``python_cold_ms``: nothing remembered (a process's first render).
+two give the same HTML.
 """
 
 from __future__ import annotations
@@ -66,23 +64,16 @@ def main() -> int:
                   "sortable": True, "request": request, **extra}
             if render_oracle(kw) != leaderboard_table.render(**kw):
                 raise SystemExit(f"different HTML ({n_metrics} metrics, {who})")
-            def cold(kw):
-                leaderboard_table.clear()
-                return leaderboard_table.render(**kw)
-
-            old, new, new_cold = [], [], []
+            old, new = [], []
             for _ in range(args.runs):
-                for out, fn in ((old, render_oracle), (new, lambda kw: leaderboard_table.render(**kw)),
-                                (new_cold, cold)):
+                for out, fn in ((old, render_oracle), (new, lambda kw: leaderboard_table.render(**kw))):
                     t = time.perf_counter()
                     fn(kw)
                     out.append((time.perf_counter() - t) * 1000)
             report[f"{n_metrics}_metrics_{who}"] = {
                 "template_ms": round(statistics.median(old), 2),
                 "python_ms": round(statistics.median(new), 2),
-                "python_cold_ms": round(statistics.median(new_cold), 2),
                 "speed-up": round(statistics.median(old) / statistics.median(new), 1),
-                "speed-up_cold": round(statistics.median(old) / statistics.median(new_cold), 1),
             }
     report["load_average"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(report, indent=1))

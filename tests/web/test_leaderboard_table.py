@@ -172,8 +172,7 @@ def test_the_oracle_is_the_old_template_and_the_cases_cover_it():
                                              ("UTC", "en-us")])
 def test_the_time_zone_and_language_of_the_request_are_followed(zone, language):
     """Dates in the current time zone and P(1st) with the language's decimal
-    separator, as the template printed them, whatever was rendered before (the
-    renderer remembers formatted dates and shares per process)."""
+    separator, as the template printed them, whatever was rendered before."""
     kw = {"bench": _bench(False), "rows": _rows(_bench(False)), "split": "public", "sortable": True}
     with tz_utils.override(zone), translation.override(language):
         assert render_site(kw) == render_oracle(kw)

@@ -14,18 +14,12 @@ What a template would print is printed by the functions the template used:
 localisation, autoescaping), the cells through the ``metric``/``dictget`` filters
 of ``templatetags/eb.py`` and Django's ``floatformat`` and ``date``. The fast paths
 below (a plain ``str`` escaped, an ``int`` printed, a number formatted by
-``metric``) skip only steps that leave such values unchanged. The two costliest
-calls (``date`` twice a row, ≈ 30 µs; ``floatformat``, ≈ 10 µs) are remembered per
-process, keyed by all that their output depends on (``_remembered``): after a
-change to a board most of its rows' dates and P(1st) values are ones printed before.
+``metric``) skip only steps that leave such values unchanged.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.template import Context, Variable, VariableDoesNotExist
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import date as date_filter
@@ -34,7 +28,6 @@ from django.urls import reverse
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
-from django.utils.translation import get_language
 
 from earthbench.web.templatetags.eb import dictget, metric
 
@@ -49,8 +42,6 @@ _CI = (Variable("ci.0"), Variable("ci.1"))
 _MARK = 987654321  # a submission id, to cut the hide form's URL into a prefix and a suffix
 _RANK_CI = ' <small class="muted rank-ci" title="95% bootstrap interval of the rank">('
 _TIE = ' <span class="tie" title="paired difference to the leader not significant">≈</span>'
-_MEMO_MAX = 20_000
-_memo: dict[tuple, object] = {}
 
 
 def render(
@@ -76,7 +67,6 @@ def render(
     primary metric's column only. ``caption``: instead of the default caption.
     """
     ints = _int_text()
-    lang = get_language()
     sp = _text(split)
     tid = _text(table_id) if table_id is not None else ""
     metrics = [
@@ -118,7 +108,7 @@ def render(
             else:
                 out.append(DASH)
             out.append('</td>\n<td class="num p-first">')
-            out.append(DASH if r.p_first is None else _share(r.p_first, lang))
+            out.append(DASH if r.p_first is None else _share(r.p_first))
             out += ["</td>\n<td>", _text(r.team)]
             if r.is_baseline:
                 out.append(' <span class="tag">baseline</span>')
@@ -129,7 +119,7 @@ def render(
             if containers:
                 out += ['<td class="num">', _efficiency(r.efficiency, "latency_ms_per_sample"),
                         '</td><td class="num">', _efficiency(r.efficiency, "peak_memory_mb"), "</td>"]
-            iso, shown = _dates(template_localtime(r.created_at), lang)
+            iso, shown = _dates(template_localtime(r.created_at))
             out += ['\n<td class="num">', ints(r.entries), '</td><td class="nowrap"><time datetime="',
                     iso, '">', shown, "</time></td>\n"]
             if form is not None:
@@ -160,42 +150,14 @@ def _int_text():
     return text
 
 
-def _remembered(key: tuple, make):
-    value = _memo.get(key)
-    if value is None:
-        if len(_memo) >= _MEMO_MAX:
-            _memo.clear()
-        value = _memo[key] = make()
-    return value
+def _dates(when) -> tuple[str, str]:
+    """``{{ when|date:'c' }}`` and ``{{ when|date:"Y-m-d H:i" }}``."""
+    return _text(date_filter(when, "c")), _text(date_filter(when, "Y-m-d H:i"))
 
 
-def clear(**kwargs) -> None:
-    """Forget the remembered dates and shares (on ``setting_changed``: a format
-    setting may have changed, in tests)."""
-    _memo.clear()
-
-
-setting_changed.connect(clear)
-
-
-def _dates(when, lang: str) -> tuple[str, str]:
-    """``{{ when|date:'c' }}`` and ``{{ when|date:"Y-m-d H:i" }}`` of a local
-    time. Both print the wall-clock fields and (``c``) the UTC offset only, so the
-    instant, its offset and the language the filter reads formats in are the key
-    (datetimes compare as instants, whatever their zone)."""
-    offset = when.utcoffset() if isinstance(when, datetime) else None
-    return _remembered(
-        ("date", when, offset, lang),
-        lambda: (_text(date_filter(when, "c")), _text(date_filter(when, "Y-m-d H:i"))),
-    )
-
-
-def _share(p, lang: str) -> str:
-    """``{{ p|floatformat:2 }}``; a float by its ``repr`` (``-0.0`` is not ``0.0``)
-    and the language (the decimal separator)."""
-    if type(p) is not float:
-        return _text(floatformat(p, 2))
-    return _remembered(("share", repr(p), lang), lambda: _text(floatformat(p, 2)))
+def _share(p) -> str:
+    """``{{ p|floatformat:2 }}``."""
+    return _text(floatformat(p, 2))
 
 
 def _header(m: dict, *, bench, split: str, sort, sortable: bool) -> str:
