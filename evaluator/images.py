@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from evaluator import tiff_simple
 from evaluator.errors import ValidationError
 from evaluator.io import Source, check_zip_members, preview
 
@@ -59,6 +60,9 @@ def header_shape(data: bytes, where: str) -> tuple[tuple[int, ...], int] | None:
             shape = (height, width) if channels == 1 else (height, width, channels)
             return shape, 2 if depth == 16 else 1
         if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+            simple = tiff_simple.read(data)
+            if simple is not None:
+                return _bands_last(simple[0]), simple[1]
             import tifffile
 
             with tifffile.TiffFile(io.BytesIO(data)) as tif:
@@ -156,9 +160,19 @@ def decode(
 
 
 def _decode_tiff(data: bytes, where: str, expect, what: str) -> np.ndarray:
-    """TIFF: one ``TiffFile`` parse for the header check and the pixels (what
-    ``header_shape`` then ``tifffile.imread`` did with two parses; same checks,
-    same messages, same array)."""
+    """TIFF: the simplest files (one uncompressed page) parsed directly
+    (:mod:`evaluator.tiff_simple`), any other with tifffile; the same header
+    check before any pixel is read, the same array either way."""
+    simple = tiff_simple.read(data)
+    if simple is None:
+        return _decode_tiff_tifffile(data, where, expect, what)
+    shape, itemsize, load = simple
+    check_found((_bands_last(shape), itemsize), where, expect, what)
+    return _tiff_array(load(), where)
+
+
+def _decode_tiff_tifffile(data: bytes, where: str, expect, what: str) -> np.ndarray:
+    """One ``TiffFile`` parse for the header check and the pixels."""
     import tifffile
 
     try:
@@ -169,6 +183,10 @@ def _decode_tiff(data: bytes, where: str, expect, what: str) -> np.ndarray:
         raise
     except Exception as exc:  # header parsers and decoders raise assorted types
         raise ValidationError(f"{where}: corrupt or unreadable image ({exc})") from None
+    return _tiff_array(arr, where)
+
+
+def _tiff_array(arr: np.ndarray, where: str) -> np.ndarray:
     if arr.ndim < 2 or arr.size == 0:
         # tifffile only warns on a broken IFD and returns an empty array.
         raise ValidationError(f"{where}: corrupt or unreadable image (no pixel data)")
@@ -183,13 +201,15 @@ def _band_first(shape: tuple[int, ...]) -> bool:
     return len(shape) == 3 and shape[0] < min(shape[1:]) and shape[0] <= 64
 
 
+def _bands_last(shape: tuple[int, ...]) -> tuple[int, ...]:
+    shape = tuple(int(s) for s in shape)
+    return (shape[1], shape[2], shape[0]) if _band_first(shape) else shape
+
+
 def _tiff_layout(tif) -> tuple[tuple[int, ...], int]:
     """``(shape, bytes per sample)`` of a parsed TIFF's first series, bands last."""
     series = tif.series[0]
-    shape = tuple(int(s) for s in series.shape)
-    if _band_first(shape):
-        shape = (shape[1], shape[2], shape[0])
-    return shape, np.dtype(series.dtype).itemsize
+    return _bands_last(series.shape), np.dtype(series.dtype).itemsize
 
 
 _PNG_ANIMATION = (b"acTL", b"fcTL", b"fdAT")
