@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import sys
@@ -68,6 +69,9 @@ def run_size(
     its warm-up (``api.score`` imports what the kind needs), references run their
     setup (imports and conversion of the inputs to their format) inside the timer.
     """
+    # Every run starts the METEOR jar as the reference does: no answer cache
+    # (evaluator/text/meteor.py), whatever the environment says.
+    os.environ.pop("EARTHBENCH_METEOR_CACHE_DIR", None)
     t0 = time.perf_counter()
     prep = case.prepare(size, work)
     gen_s = time.perf_counter() - t0

@@ -15,7 +15,12 @@ this aggregation against the jar's own EVAL answer.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import subprocess
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +30,9 @@ ALPHA, BETA, GAMMA, DELTA = 0.85, 0.2, 0.6, 0.75
 WEIGHTS = np.array([1.0, 0.6, 0.8, 0.6])
 STATS_LENGTH = 23
 JAVA_TIMEOUT_S = 900
+#: A folder where the jar's answers are kept, keyed by exactly what it was sent
+#: (unset: no cache). See :func:`_cached`.
+CACHE_ENV = "EARTHBENCH_METEOR_CACHE_DIR"
 
 
 class MeteorUnavailable(Exception):
@@ -47,6 +55,17 @@ def run_meteor(
     if not java_available():
         raise MeteorUnavailable("no working Java runtime")
     cmd = ["java", "-jar", "-Xmx2G", str(jar), "-", "-", "-stdio", "-l", "en", "-norm"]
+    lines = [_score_line(h, rs) for h, rs in zip(hyps, refs, strict=True)]
+    cache = _cache_file(jar, cmd, lines)
+    hit = _cached(cache, len(lines))
+    if hit is not None:
+        return hit
+    stats, scores, corpus = _run_jar(jar, cmd, lines)
+    _store(cache, stats, scores, corpus)
+    return stats, scores, corpus
+
+
+def _run_jar(jar: Path, cmd: list[str], lines: list[str]) -> tuple[np.ndarray, np.ndarray, float]:
     # Two phases (SCORE lines, then EVAL) as in pycocoevalcap; the statistics are
     # needed before EVAL can be written, so they are read line by line.
     try:
@@ -62,8 +81,8 @@ def run_meteor(
     try:
         assert proc.stdin is not None and proc.stdout is not None
         stat_lines = []
-        for hyp, rs in zip(hyps, refs, strict=True):
-            proc.stdin.write((_score_line(hyp, rs) + "\n").encode())
+        for score_line in lines:
+            proc.stdin.write((score_line + "\n").encode())
             proc.stdin.flush()
             line = proc.stdout.readline().decode().strip()
             if not line:
@@ -89,6 +108,62 @@ def run_meteor(
     if stats.ndim != 2 or stats.shape[1] != STATS_LENGTH:
         raise MeteorUnavailable("unexpected METEOR statistics format")
     return stats, np.array(scores), corpus
+
+
+# ------------------------------------------------------------ cache
+# The jar is deterministic: the same lines sent to the same jar and paraphrase
+# table give the same answers. A host that scores the same captions again (a
+# re-score into a new benchmark version, a resubmitted file, the CLI reproducing
+# a stored score on the scoring machine) can skip the JVM, whose start costs about
+# 5 s of CPU (the paraphrase table), with ``EARTHBENCH_METEOR_CACHE_DIR`` set.
+# The key covers every line sent, the command, and the jar's and the table's
+# size and modification time; a missing, partial or malformed entry is a miss.
+# Java and the jar are still required (checked before the cache), so a host
+# without them reports "unavailable" whatever the cache holds.
+
+
+def _cache_file(jar: Path, cmd: list[str], lines: list[str]) -> Path | None:
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        return None
+    digest = hashlib.sha256()
+    for part in (jar, jar.parent / "data" / "paraphrase-en.gz"):
+        try:
+            st = part.stat()
+            digest.update(f"{part}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{part}:missing\n".encode())
+    digest.update(json.dumps([cmd, lines]).encode())
+    return Path(folder) / f"{digest.hexdigest()}.npy"
+
+
+def _cached(path: Path | None, n: int) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """An entry is one float64 array: a row per image (its 23 statistics, then its
+    score) and a last row holding the corpus score."""
+    if path is None:
+        return None
+    try:
+        entry = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if entry.dtype != np.float64 or entry.shape != (n + 1, STATS_LENGTH + 1):
+        return None
+    return entry[:n, :STATS_LENGTH].copy(), entry[:n, STATS_LENGTH].copy(), float(entry[n, 0])
+
+
+def _store(path: Path | None, stats: np.ndarray, scores: np.ndarray, corpus: float) -> None:
+    if path is None:
+        return
+    entry = np.zeros((len(stats) + 1, STATS_LENGTH + 1), dtype=np.float64)
+    entry[:-1, :STATS_LENGTH], entry[:-1, STATS_LENGTH], entry[-1, 0] = stats, scores, corpus
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, entry, allow_pickle=False)
+        os.replace(tmp, path)  # complete or absent
+    except OSError:
+        pass  # the cache is an optimisation: a read-only or full disk only costs time
 
 
 def score_from_stats(s: np.ndarray) -> float:

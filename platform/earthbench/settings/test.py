@@ -15,6 +15,9 @@ CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1
 EARTHBENCH_DEMO_CACHE_OWNED = not os.environ.get("EARTHBENCH_DEMO_CACHE_DIR")
 if EARTHBENCH_DEMO_CACHE_OWNED:  # made on first use (benchmarks/generators/cache.py)
     os.environ["EARTHBENCH_DEMO_CACHE_DIR"] = str(_tmp / "demo-cache")
+    # METEOR's answers by exact input (evaluator/text/meteor.py), shared the same way:
+    # the catalog test's CLI reproduction sends the jar what load_catalog sent it.
+    os.environ.setdefault("EARTHBENCH_METEOR_CACHE_DIR", str(_tmp / "demo-cache" / "meteor"))
 EARTHBENCH_DEMO_CACHE_DIR = os.environ["EARTHBENCH_DEMO_CACHE_DIR"]
 EARTHBENCH_BOOTSTRAP_RESAMPLES = 50
 STORAGES = {
