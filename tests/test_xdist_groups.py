@@ -4,6 +4,7 @@ modules sharing a module-scoped fixture, which go to one worker whole."""
 from __future__ import annotations
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -47,3 +48,22 @@ def test_the_live_modules_are_grouped_and_plain_ones_are_not(request):
         pytest.skip("run with the client tests collected")
     assert conftest.shares_a_module_fixture(items["tests/client/test_contract.py"])
     assert not conftest.shares_a_module_fixture(request.node)
+
+
+class _Marked:
+    def __init__(self, mark):
+        self.mark = mark
+
+    def get_closest_marker(self, name):
+        return self.mark if name == "slow" else None
+
+
+def test_slow_tests_are_handed_out_longest_first(request):
+    assert conftest.expected_seconds(_Marked(pytest.mark.slow(40).mark)) == 40
+    assert conftest.expected_seconds(_Marked(pytest.mark.slow.mark)) == 5
+    assert conftest.expected_seconds(_Marked(None)) == 0
+    assert conftest.expected_seconds(request.node) == 0
+    items = request.session.items
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' collection order is the hand-out order
+        est = [conftest.expected_seconds(it) for it in items]
+        assert est == sorted(est, reverse=True)

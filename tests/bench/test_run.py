@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(15)
 def test_quick_bench_runs_and_checks_equality(tmp_path):
     out_json = tmp_path / "bench.json"
     proc = subprocess.run(

@@ -81,7 +81,7 @@ def test_load_catalog_lists_every_benchmark_and_the_chunks_cover_them(run):
     assert sorted(slug for slug, kind in kinds.items() if kind != "suite") == WITH_DATA
 
 
-@pytest.mark.slow
+@pytest.mark.slow(40)
 @pytest.mark.parametrize("slugs", CHUNKS, ids=[f"{i + 1}of{N_CHUNKS}" for i in range(N_CHUNKS)])
 def test_load_catalog_scores_every_baseline(slugs, run, tmp_path):
     r = run("load_catalog", "--only", *slugs)

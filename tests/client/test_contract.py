@@ -18,7 +18,7 @@ import pytest
 
 from .conftest import REPO, EarthbenchServer, live_server
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(40)
 
 EUROSAT = "eurosat-classification-v1"
 DOTA = "dota-obb-detection-v1"

@@ -16,7 +16,7 @@ import pytest
 
 from .conftest import BENCH, REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(20)
 
 
 def test_the_websites_pip_commands_install_working_tools(eb_server, tmp_path):

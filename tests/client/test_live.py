@@ -14,7 +14,7 @@ import pytest
 
 from .conftest import BENCH
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(25)
 
 
 def _data(server, *parts: str):

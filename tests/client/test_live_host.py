@@ -16,7 +16,7 @@ from benchmarks.bundle_example import EXAMPLE_SPEC, build_example_bundle
 
 from .conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(20)
 
 SLUG = EXAMPLE_SPEC["slug"]
 V2 = "example-landcover-v2"

@@ -9,7 +9,7 @@ import pytest
 
 from .conftest import BENCH
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(20)
 
 
 def test_team_create_join_list_and_leave_from_the_cli(eb_server):

@@ -201,7 +201,7 @@ def test_python_tokenizer_matches_corenlp_on_real_captions(shared_data):
 
 
 @needs_java
-@pytest.mark.slow
+@pytest.mark.slow(25)
 def test_full_rsicd_with_meteor_matches_pycocoevalcap(tmp_path, shared_data):
     refs = load_refs(shared_data(*RSICD))
     assert len(refs) == 1093
@@ -222,7 +222,7 @@ def test_full_rsicd_with_meteor_matches_pycocoevalcap(tmp_path, shared_data):
 
 
 @needs_java
-@pytest.mark.slow
+@pytest.mark.slow(10)
 def test_meteor_subset_aggregation_matches_jar(tmp_path):
     refs = {
         i: [f"a plane {w} parked at the airport", f"there are {i} planes near {w}"]

@@ -291,7 +291,7 @@ def test_unfillable_pattern_fails_the_walk(world):
     assert isinstance(fill(world, parts), str)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(20)
 def test_private_canary_appears_in_no_response_before_the_deadline(world):
     urls, hits, seen = walk(world, ("anon", "other", "owner"))
     assert seen > len(urls)

@@ -16,7 +16,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.slow
+@pytest.mark.slow(17)
 def test_fifty_parallel_submits_on_the_embedded_stack():
     proc = subprocess.run(
         [sys.executable, "bench/embedded_load.py", "--users", "10", "--per-user", "5",

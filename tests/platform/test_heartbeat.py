@@ -140,7 +140,7 @@ FAST = {
 }
 
 
-@pytest.mark.slow
+@pytest.mark.slow(15)
 def test_worker_sigkilled_mid_scoring_is_scored_exactly_once(user, eurosat, perfect_csv, real_broker, tmp_path):
     """A real worker process is SIGKILLed while it scores; the embedded broker
     never redelivers its message. A new worker (with beat, as `make demo` runs
@@ -172,7 +172,7 @@ def test_worker_sigkilled_mid_scoring_is_scored_exactly_once(user, eurosat, perf
     print(f"SIGKILL -> scored in {recovered_s:.1f} s with {FAST}")
 
 
-@pytest.mark.slow
+@pytest.mark.slow(20)
 def test_worker_sigkilled_beside_a_running_one_is_scored_by_it(user, eurosat, perfect_csv, real_broker, tmp_path):
     """The survivor (with beat) was already running, idle, when the other
     worker died: its reaper, not a start-up step, recovers the run (on Redis

@@ -16,7 +16,7 @@ from earthbench.submissions import attempt, intake
 from earthbench.submissions.models import Submission
 from tests.web.conftest import UserFactory, make_scored, shot, upload
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow(10)]
 
 SLUG = "eurosat-classification-v1"
 BASE = f"/benchmarks/{SLUG}"

@@ -15,7 +15,7 @@ from earthbench.benchmarks.models import Benchmark
 from tests.web.conftest import UserFactory, shot
 from tests.web.test_browser import log_in
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow(10)]
 
 SLUG = EXAMPLE_SPEC["slug"]
 
