@@ -40,7 +40,14 @@ def shared_data():
 # Slow tests are handed out first, longest first, so the longest ones do not start
 # last (a worker that picks a 40 s test at the end keeps the run waiting for it):
 # `@pytest.mark.slow(N)` estimates N seconds of wall time on the 2-core machine, a
-# bare `slow` counts 5.
+# bare `slow` counts 5. pytest-django then orders the tests as Django does (tests
+# using the database, then transactional ones, then the rest; stable, so slow ones
+# stay first in each group). Tests that do not touch the test database cannot be
+# affected by that order: the slow ones among them (the catalog chunks, the live
+# stacks, which run on their own SQLite files) are moved to the very front.
+
+_DB_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences",
+                "django_db_serialized_rollback"}
 
 
 def expected_seconds(item: pytest.Item) -> float:
@@ -50,10 +57,38 @@ def expected_seconds(item: pytest.Item) -> float:
     return float(marker.args[0]) if marker.args else 5.0
 
 
+def uses_test_database(item: pytest.Item) -> bool:
+    from django.test import TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    return bool(
+        (cls is not None and issubclass(cls, TransactionTestCase))
+        or item.get_closest_marker("django_db") is not None
+        or _DB_FIXTURES & set(getattr(item, "fixturenames", ()))
+    )
+
+
+def _front(item: pytest.Item) -> bool:
+    return expected_seconds(item) > 0 and not uses_test_database(item)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
         items.sort(key=lambda it: -expected_seconds(it))  # stable
+
+
+class _SlowWithoutDatabaseFirst:
+    """Runs after pytest-django's reordering (a second hook of the same name)."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            items.sort(key=lambda it: not _front(it))  # stable: longest first among them
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SlowWithoutDatabaseFirst(), "earthbench-slow-first")
 
 
 # Tests are handed out one at a time (`--maxschedchunk 1`, Makefile), so a module's

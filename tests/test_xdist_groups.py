@@ -65,5 +65,11 @@ def test_slow_tests_are_handed_out_longest_first(request):
     assert conftest.expected_seconds(request.node) == 0
     items = request.session.items
     if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers' collection order is the hand-out order
-        est = [conftest.expected_seconds(it) for it in items]
+        # slow tests that do not touch the test database first, longest first
+        front = [it for it in items if conftest._front(it)]
+        assert items[: len(front)] == front
+        est = [conftest.expected_seconds(it) for it in front]
+        assert est == sorted(est, reverse=True)
+        # then pytest-django's order (database, transactional, the rest), slow first in each
+        est = [conftest.expected_seconds(it) for it in items[len(front):] if not conftest.uses_test_database(it)]
         assert est == sorted(est, reverse=True)
