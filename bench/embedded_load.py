@@ -145,8 +145,10 @@ def slow_put(url: str, key: str, seconds: float, out: dict) -> None:
 def oversize_probe(url: str, temp_dir: Path) -> dict:
     """The issue's attack over a real socket: an anonymous multipart POST that
     declares 3 GiB, with a self-chosen csrftoken cookie, to the web submit form.
-    Headers and 1 MiB are sent; the answer must be 413 at once, with nothing
-    spooled, and the server must close the connection rather than drain the body."""
+    The headers are sent and the answer must be 413 at once; then up to 32 MiB of
+    body follow, and the server must have closed the connection rather than drain
+    it, with nothing spooled. (Body bytes sent before the answer would sit unread
+    when the server closes, and the kernel's reset could then swallow the 413.)"""
     host, port = url.split("//")[1].split(":")
     head = (
         f"POST /benchmarks/{SLUG}/submit/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
@@ -156,10 +158,13 @@ def oversize_probe(url: str, temp_dir: Path) -> dict:
     ).encode()
     t0 = time.monotonic()
     sock = socket.create_connection((host, int(port)), timeout=30)
-    sock.sendall(head + b"a" * 2**20)
+    sock.sendall(head)
     answer = b""
     while b"\r\n" not in answer:
-        data = sock.recv(4096)
+        try:
+            data = sock.recv(4096)
+        except OSError:  # reset: whatever arrived before it is the answer
+            break
         if not data:
             break
         answer += data
