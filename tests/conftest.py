@@ -122,6 +122,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         _group_file(run).unlink(missing_ok=True)
 
 
+# tryfirst: before xdist's own hook sends this worker's collection to the controller,
+# which starts handing tests out once every worker's collection is in. Otherwise the
+# controller could find no file and hand out the grouped modules test by test (it
+# happened: one run built test_contract.py's live stack on all three workers).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     if not run or os.environ.get("PYTEST_XDIST_WORKER") != "gw0":

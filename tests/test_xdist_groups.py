@@ -73,3 +73,13 @@ def test_slow_tests_are_handed_out_longest_first(request):
         # then pytest-django's order (database, transactional, the rest), slow first in each
         est = [conftest.expected_seconds(it) for it in items[len(front):] if not conftest.uses_test_database(it)]
         assert est == sorted(est, reverse=True)
+
+
+def test_the_group_file_is_written_before_the_collection_reaches_the_controller(request):
+    """pluggy calls the hook implementations from the end of this list."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        pytest.skip("only a worker sends its collection")
+    impls = request.config.pluginmanager.hook.pytest_collection_finish.get_hookimpls()
+    order = [type(i.plugin).__name__ if not hasattr(i.plugin, "__file__") else i.plugin.__name__
+             for i in reversed(impls)]
+    assert order.index("tests.conftest") < order.index("WorkerInteractor"), order
