@@ -54,10 +54,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Removed from the environment: the embedded default, as `make demo`.
+NOT_EMBEDDED = ("DATABASE_URL", "CELERY_BROKER_URL", "EARTHBENCH_STORAGE_DIR", "CACHE_URL")
+
+
 def stack_env(var: Path) -> dict[str, str]:
     env = dict(os.environ)
-    for k in ("DATABASE_URL", "CELERY_BROKER_URL", "EARTHBENCH_STORAGE_DIR", "CACHE_URL"):
-        env.pop(k, None)  # the embedded default, as `make demo`
+    for k in NOT_EMBEDDED:
+        env.pop(k, None)
     env.update(
         DJANGO_SETTINGS_MODULE="earthbench.settings.dev",
         EARTHBENCH_VAR_DIR=str(var),
@@ -69,6 +73,11 @@ def stack_env(var: Path) -> dict[str, str]:
 
 
 def setup_django(env: dict[str, str]) -> None:
+    # This process creates the bench's user in the served demo's database: a
+    # DATABASE_URL left in its own environment (make bench sets one for the
+    # leaderboard-page section) would put the user elsewhere and the log-in fail.
+    for k in NOT_EMBEDDED:
+        os.environ.pop(k, None)
     os.environ.update(env)
     for p in (str(REPO), str(REPO / "platform")):
         if p not in sys.path:
