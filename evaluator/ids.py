@@ -72,10 +72,12 @@ def read_id_list(source: Source, name: str, *, noun: str = "id") -> list[str]:
     and trailing blank lines are ignored; an empty line before the last id, a
     repeated id or no id at all is an error naming the file and line."""
     where = source.where(name)
-    lines = read_text(source, name).splitlines()
-    while lines and not lines[-1].strip():
+    lines = [line.strip() for line in read_text(source, name).splitlines()]
+    while lines and not lines[-1]:
         lines.pop()
-    rows = enumerate((line.strip() for line in lines), start=1)
+    if lines and all(lines) and len(set(lines)) == len(lines):
+        return lines  # the usual file: no empty line, no repeat (else: find which)
+    rows = enumerate(lines, start=1)
     ids = [
         sid for _, sid, _ in unique_id_rows(rows, where, noun=noun, id_of=lambda s: s)
     ]

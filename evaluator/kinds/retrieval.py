@@ -143,12 +143,14 @@ def _open_matrix(source: Source, row_file: str, col_file: str):
 
 
 def _same_ids(found: list[str], expected: set[str], where: str, what: str) -> None:
+    have = set(found)
+    if have == expected:
+        return  # the usual case: one set comparison (else: say which)
     extra = [x for x in found if x not in expected]
     if extra:
         raise ValidationError(
             f"{where}: {len(extra)} {what} not in the truth: {preview(extra)}"
         )
-    have = set(found)
     missing = sorted(x for x in expected if x not in have)
     if missing:
         raise ValidationError(
