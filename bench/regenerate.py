@@ -191,7 +191,7 @@ GOALS = (
     ("change detection / PNG decode", "change-detection-zip", "png-decode", "<= 1.5x decode at 400-1,600", lambda v: 1 / v <= 1.5, True, (400, 1600)),
     ("segmentation / PNG decode", "segmentation-zip", "png-decode", "<= 1.5x decode at 1,600", lambda v: 1 / v <= 1.5, True, (1600,)),
     ("segmentation vs torchmetrics", "segmentation-zip", "torchmetrics", ">= 1.5x at 1,600", lambda v: v >= 1.5, False, (1600,)),
-    ("bound: torchmetrics / PNG decode alone (the most any scorer that decodes the PNGs can reach: torchmetrics gets decoded tensors)", "segmentation-zip", "torchmetrics/png-decode", "(the floor of the row above)", None, False, (1600,)),
+    ("bound: torchmetrics / PNG decode alone (the most any scorer that decodes the PNGs can reach: torchmetrics gets decoded tensors)", "segmentation-zip", "torchmetrics/png-decode", "(the most the row above can reach)", None, False, (1600,)),
     ("retrieval vs rank counting", "retrieval", "numpy rank counting", ">= 1x at 500-2,000", lambda v: v >= 1, False, (500, 2000)),
 )
 

@@ -34,7 +34,7 @@ _SAMPLE_KIND = {1: "u", 2: "i", 3: "f"}  # SampleFormat -> numpy kind
 # the layout tags read below, resolution, software and date, and GeoTIFF/GDAL's.
 _LAYOUT = {256, 257, 258, 259, 262, 270, 273, 277, 278, 279, 284, 317, 338, 339}
 # tifffile's own description of a plain array, e.g. {"shape": [128, 128]}.
-_SHAPED = re.compile(rb'\{"shape": \[(\d{1,9}(?:, \d{1,9})*)\]\}')
+_SHAPED = re.compile(rb'\{"shape": \[((?:0|[1-9]\d{0,8})(?:, (?:0|[1-9]\d{0,8}))*)\]\}')
 _HARMLESS = {254, 282, 283, 296, 305, 306, 33550, 33922, 34264, 34735, 34736, 34737,
              42112, 42113}
 
@@ -60,7 +60,7 @@ def _description_shape(data: bytes, order: str, entry: int) -> tuple[int, ...] |
     start = entry + 8 if count <= 4 else inline
     if start + count > len(data):
         return None
-    found = _SHAPED.fullmatch(data[start : start + count].rstrip(b"\x00"))
+    found = _SHAPED.fullmatch(bytes(data[start : start + count]).rstrip(b"\x00"))
     return tuple(int(s) for s in found[1].split(b",")) if found else None
 
 
@@ -76,8 +76,8 @@ def read(data: bytes) -> tuple[tuple[int, ...], int, Callable[[], np.ndarray]] |
     try:
         ifd = struct.unpack_from(order + "I", data, 4)[0]
         n = struct.unpack_from(order + "H", data, ifd)[0]
-        if ifd < 8 or ifd + 2 + 12 * n + 4 > len(data):
-            return None
+        if ifd < 8 or n > 4096 or ifd + 2 + 12 * n + 4 > len(data):
+            return None  # (tifffile refuses more than 4096 tags)
         if struct.unpack_from(order + "I", data, ifd + 2 + 12 * n)[0] != 0:
             return None  # a second page
         tags: dict[int, tuple[int, ...] | None] = {}

@@ -71,8 +71,20 @@ def test_slow_tests_are_handed_out_longest_first(request):
         est = [conftest.expected_seconds(it) for it in front]
         assert est == sorted(est, reverse=True)
         # then pytest-django's order (database, transactional, the rest), slow first in each
-        est = [conftest.expected_seconds(it) for it in items[len(front):] if not conftest.uses_test_database(it)]
-        assert est == sorted(est, reverse=True)
+        rest = [(_django_group(it), -conftest.expected_seconds(it)) for it in items[len(front):]]
+        assert rest == sorted(rest)
+        assert len({g for g, _ in rest}) > 1 and any(e < 0 for g, e in rest if g < 2)
+
+
+def _django_group(item) -> int:
+    """pytest-django's order: 0 database, 1 transactional, 2 neither."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    transactional = bool({"transactional_db", "live_server"} & fixtures) or bool(
+        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences")))
+    if transactional:
+        return 1
+    return 0 if conftest.uses_test_database(item) else 2
 
 
 def test_the_group_file_is_written_before_the_collection_reaches_the_controller(request):

@@ -144,7 +144,10 @@ def _cached(path: Path | None, n: int) -> tuple[np.ndarray, np.ndarray, float] |
         return None
     try:
         entry = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
+    except Exception:  # absent, truncated, not numpy: a miss (the jar answers)
+        return None
+    if not isinstance(entry, np.ndarray):  # an .npz archive: not ours
+        entry.close()
         return None
     if entry.dtype != np.float64 or entry.shape != (n + 1, STATS_LENGTH + 1):
         return None
@@ -156,14 +159,16 @@ def _store(path: Path | None, stats: np.ndarray, scores: np.ndarray, corpus: flo
         return
     entry = np.zeros((len(stats) + 1, STATS_LENGTH + 1), dtype=np.float64)
     entry[:-1, :STATS_LENGTH], entry[:-1, STATS_LENGTH], entry[-1, 0] = stats, scores, corpus
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             np.save(f, entry, allow_pickle=False)
         os.replace(tmp, path)  # complete or absent
-    except OSError:
-        pass  # the cache is an optimisation: a read-only or full disk only costs time
+    except OSError:  # the cache is an optimisation: a read-only or full disk only costs time
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def score_from_stats(s: np.ndarray) -> float:

@@ -78,9 +78,23 @@ def test_a_damaged_or_foreign_entry_is_a_miss_and_is_replaced(jar_runs, tmp_path
         assert np.array_equal(got[0], want[0])
     np.save(entry, np.zeros((5, 5)))  # a well-formed array of the wrong shape
     assert np.array_equal(meteor.run_meteor(HYPS, REFS)[0], want[0])
-    assert len(jar_runs) == 5
+    with open(entry, "wb") as f:  # an .npz archive where an array belongs
+        np.savez(f, a=np.zeros(3))
+    assert np.array_equal(meteor.run_meteor(HYPS, REFS)[0], want[0])
+    assert len(jar_runs) == 6
     meteor.run_meteor(HYPS, REFS)
-    assert len(jar_runs) == 5  # the last run rewrote it
+    assert len(jar_runs) == 6  # the last run rewrote it
+
+
+def test_an_entry_that_cannot_be_written_leaves_nothing_behind(jar_runs, tmp_path):
+    meteor.run_meteor(HYPS, REFS)
+    (entry,) = (tmp_path / "meteor").iterdir()
+    entry.unlink()
+    entry.mkdir()  # something in the way: the rename fails
+    for _ in range(3):
+        meteor.run_meteor(HYPS, REFS)
+    assert len(jar_runs) == 4
+    assert [p.name for p in (tmp_path / "meteor").iterdir()] == [entry.name]  # no .tmp files
 
 
 def test_without_java_the_cache_does_not_answer(jar_runs, monkeypatch):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import struct
 import warnings
 
 import numpy as np
@@ -90,6 +91,8 @@ def _corpus():
         {"extrasamples": ["assocalpha"]}, {"extrasamples": ["unspecified"]},
         {"resolution": (300, 300)}, {"software": None}, {"datetime": True},
         {"subfiletype": 1}, {"contiguous": False},
+        {"metadata": None, "description": '{"shape": [9, 6]}'},
+        {"metadata": None, "description": '{"shape": [09, 6]}'},  # not JSON: tifffile refuses
     ]
     for (name, arr), opt in itertools.product(base.items(), options):
         yield f"{name}-{opt}", _write(arr, **opt)
@@ -100,7 +103,27 @@ def _corpus():
     yield "two-pages", buf.getvalue()
 
 
-CORPUS = [(name, data) for name, data in _corpus() if data is not None]
+def _many_tags(k: int) -> bytes:
+    """A 2 x 3 uint8 TIFF whose IFD adds ``k`` Software entries (tifffile refuses
+    an IFD of more than 4096 entries)."""
+    tags = [(256, 3, 3), (257, 3, 2), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 0),
+            (277, 3, 1), (278, 3, 2), (279, 4, 6)] + [(305, 2, 0)] * k
+    pixels = 8 + 2 + 12 * len(tags) + 4
+    ifd = b"".join(
+        struct.pack("<HHI", tag, kind, 2 if tag == 305 else 1)
+        + (b"a\x00\x00\x00" if tag == 305 else struct.pack("<I" if kind == 4 else "<HH",
+                                                          *((pixels,) if tag == 273 else (value,) if kind == 4 else (value, 0))))
+        for tag, kind, value in tags
+    )
+    return b"II*\x00" + struct.pack("<IH", 8, len(tags)) + ifd + b"\x00" * 4 + bytes(range(6))
+
+
+def _more():
+    for k in (0, 4087, 4088):  # 4,096 entries in all, then 4,097
+        yield f"tags+{k}", _many_tags(k)
+
+
+CORPUS = [(name, data) for name, data in [*_corpus(), *_more()] if data is not None]
 
 
 def test_every_layout_tifffile_writes_decodes_identically_and_the_common_ones_directly():
@@ -111,10 +134,21 @@ def test_every_layout_tifffile_writes_decodes_identically_and_the_common_ones_di
                  "u16-{'metadata': None}", "rgba-{'extrasamples': ['assocalpha']}",
                  "u16-{'resolution': (300, 300)}"):
         assert name in direct, name
+    assert "tags+0" in direct and "tags+4087" in direct and "tags+4088" not in direct
+    assert "u16-{'metadata': None, 'description': '{\"shape\": [9, 6]}'}" in direct
     for name in ("u16-{'compression': 'zlib'}", "u16-{'tile': (16, 16)}", "two-pages",
+                 "u16-{'metadata': None, 'description': '{\"shape\": [09, 6]}'}",
                  "u16-{'bigtiff': True}", "u16-{'description': 'a note'}",
                  "bands-{'planarconfig': 'separate'}"):
         assert name not in direct, name
+
+
+def test_a_buffer_that_is_not_bytes_is_read_the_same():
+    data = _write(_array("uint16", (6, 5)))
+    for view in (memoryview(data), bytearray(data)):
+        shape, itemsize, load = tiff_simple.read(view)
+        assert (shape, itemsize) == ((6, 5), 2)
+        assert np.array_equal(load(), tiff_simple.read(data)[2]())
 
 
 def _small_files():
