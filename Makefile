@@ -11,7 +11,7 @@ export PYTHONPATH := $(CURDIR):$(CURDIR)/platform:$(CURDIR)/client
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=earthbench.settings.test
 # `make test` spreads the suite over pytest-xdist workers: one per core plus one, since
 # many tests wait on subprocesses, live servers and JVMs (3 workers on 2 cores: 4 min
-# 20-33 s on a quiet machine); TEST_WORKERS=0 runs it in one process (docs/performance.md,
+# 20-40 s on a quiet machine); TEST_WORKERS=0 runs it in one process (docs/performance.md,
 # "The test suite").
 # --maxschedchunk 1: tests are handed out one at a time as workers free up (xdist's
 # default queues a quarter of the suite per worker up front, and a queued test is
