@@ -26,27 +26,27 @@ from collections.abc import Callable
 import numpy as np
 
 _BYTE_ORDER = {b"II*\x00": "<", b"MM\x00*": ">"}
-# Bytes per value of the TIFF field types.
-_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
-_UNSIGNED = {3: "H", 4: "I"}  # SHORT, LONG: the types of the layout tags (tifffile reads BYTE as bytes)
+# SHORT and LONG (struct code, bytes): the types of the layout tags. Any other type
+# is left to tifffile (it reads a BYTE-typed layout tag as bytes and fails).
+_UNSIGNED = {3: ("H", 2), 4: ("I", 4)}
 _SAMPLE_KIND = {1: "u", 2: "i", 3: "f"}  # SampleFormat -> numpy kind
-# Tags whose presence does not change what tifffile reads from such a file:
-# the layout tags read below, resolution, software and date, and GeoTIFF/GDAL's.
+# The tags read below, and the ones whose presence does not change what tifffile
+# reads from such a file: resolution, software, date, GeoTIFF's and GDAL's.
 _LAYOUT = {256, 257, 258, 259, 262, 270, 273, 277, 278, 279, 284, 317, 338, 339}
-# tifffile's own description of a plain array, e.g. {"shape": [128, 128]}.
-_SHAPED = re.compile(rb'\{"shape": \[((?:0|[1-9]\d{0,8})(?:, (?:0|[1-9]\d{0,8}))*)\]\}')
 _HARMLESS = {254, 282, 283, 296, 305, 306, 33550, 33922, 34264, 34735, 34736, 34737,
              42112, 42113}
+# tifffile's own description of a plain array, e.g. {"shape": [128, 128]}.
+_SHAPED = re.compile(rb'\{"shape": \[((?:0|[1-9]\d{0,8})(?:, (?:0|[1-9]\d{0,8}))*)\]\}')
 
 
 def _values(data: bytes, order: str, entry: int) -> tuple[int, ...] | None:
-    """The integers of one IFD entry (BYTE, SHORT or LONG); None for another type
-    or an out-of-file value."""
+    """The integers of one IFD entry (SHORT or LONG); None for another type or an
+    out-of-file value."""
     ftype, count, inline = struct.unpack_from(order + "HII", data, entry + 2)
-    code = _UNSIGNED.get(ftype)
-    if code is None or count == 0:
+    if ftype not in _UNSIGNED or count == 0:
         return None
-    size = _TYPE_SIZE[ftype] * count
+    code, width = _UNSIGNED[ftype]
+    size = width * count
     start = entry + 8 if size <= 4 else inline
     if start + size > len(data):
         return None
